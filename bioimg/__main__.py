@@ -1,0 +1,5 @@
+import sys
+
+from bioimg.cli import main
+
+sys.exit(main())
