@@ -26,6 +26,7 @@ class Node:
                  "_retained", "_out", "_out_meta", "__dict__", "__weakref__")
     num_outputs = 1
     saves_output = False
+    save_inputs: tuple = ()
 
     def name(self) -> str:
         return type(self).__name__

@@ -1,0 +1,97 @@
+"""autograd: a define-by-run automatic differentiation engine over numpy.
+
+Its public names follow PyTorch, so ordinary PyTorch-style code runs after
+``import autograd as torch`` wherever the names exist.
+
+Examples
+--------
+>>> import autograd as torch
+>>> x = torch.tensor(2.0, requires_grad=True)
+>>> y = x ** 2 + 3 * x + 1
+>>> y.backward()
+>>> x.grad
+tensor(7.)
+"""
+from __future__ import annotations
+
+from . import _dtype
+from . import _tensor_methods  # noqa: F401  (attaches operators to Tensor)
+from ._creation import (Generator, arange, as_tensor, bernoulli, default_generator, empty,  # noqa: F401
+                        empty_like, eye, from_numpy, full, full_like, get_rng_state, initial_seed,
+                        linspace, logspace, manual_seed, multinomial, normal, ones, ones_like,
+                        rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
+                        set_rng_state, tensor, zeros, zeros_like)
+from ._dtype import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: F401,A004
+                     int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from ._engine import grad as _grad  # noqa: F401
+from ._function import Function  # noqa: F401
+from ._grad_mode import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
+                         no_grad, set_detect_anomaly, set_grad_enabled)
+from ._tensor import Size, Tensor, is_tensor  # noqa: F401
+from .ops._arith import add, div, mul, neg, pow, rsub, sub  # noqa: F401,A004
+from .ops._index import gather, index_select, masked_fill, masked_select, scatter_add  # noqa: F401
+from .ops._linalg import addmm, bmm, dot, einsum, ger, matmul, mm, mv, outer  # noqa: F401
+from .ops._reduce import (all, amax, amin, any, argmax, argmin, argsort, cumsum, logsumexp,  # noqa: F401,A004
+                          log_softmax, max, mean, min, norm, prod, softmax, sort, std, std_mean,
+                          sum, topk, var, var_mean)
+from .ops._shape import (broadcast_to, cat, chunk, concat, concatenate, flatten, flip, fliplr,  # noqa: F401
+                         flipud, hstack, movedim, narrow, pad, permute, repeat, reshape, roll,
+                         rot90, split, squeeze, stack, t, tensor_split, tile, transpose, unbind,
+                         unflatten, unsqueeze, vstack)
+from .ops._unary import (abs, allclose, ceil, clamp, cos, deg2rad, eq, equal, erf, exp, exp2,  # noqa: F401,A004
+                         expm1, floor, ge, gelu, gt, isfinite, isinf, isnan, le, leaky_relu, log,
+                         log1p, log2, log10, logical_and, logical_not, logical_or, logical_xor, lt,
+                         maximum, minimum, ne, rad2deg, reciprocal, relu, round, rsqrt, sigmoid,
+                         sign, sin, sqrt, square, tan, tanh, trunc, where)
+from . import autograd  # noqa: E402,F401  (torch.autograd namespace)
+from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
+
+clip = clamp
+negative = neg
+multiply = mul
+divide = div
+subtract = sub
+absolute = abs
+clone = Tensor.clone
+detach = Tensor.detach
+numel = Tensor.numel
+expand = Tensor.expand
+swapaxes = swapdims = transpose
+FloatTensor = DoubleTensor = LongTensor = Tensor
+float_power = pow
+__version__ = "0.1.0"
+
+
+def is_floating_point(x: Tensor) -> bool:
+    return x.is_floating_point()
+
+
+def sigmoid_(x):
+    return x.sigmoid_()
+
+
+def device(name: str = "cpu"):
+    """Devices: only ``'cpu'`` exists here."""
+    if str(name).split(":")[0] != "cpu":
+        raise RuntimeError(f"device {name!r} is not available: autograd runs on the CPU")
+    return "cpu"
+
+
+class cuda:  # noqa: N801 - PyTorch's namespace
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+
+def set_num_threads(n: int) -> None:
+    """Accepted for compatibility; numpy's BLAS threads are set by environment variables."""
+
+
+def get_num_threads() -> int:
+    import os
+    return os.cpu_count() or 1
+from . import utils  # noqa: E402,F401

@@ -1,0 +1,225 @@
+"""Indexing: getitem/setitem, take along an axis, gather/scatter, index_select."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._apply import apply, apply_view
+from .._node import Node
+from .._tensor import Tensor
+
+_make = Tensor._make
+
+
+def _convert_key(key):
+    """Tensors and lists in an index become numpy arrays; report if it is basic (a view)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out, basic = [], True
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k._data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray):
+            if k.dtype.kind not in "iub":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if k.ndim == 0 and k.dtype.kind in "iu":
+                k = int(k)
+            else:
+                basic = False
+        elif not (k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))):
+            raise IndexError(f"only integers, slices, None, Ellipsis, and integer or boolean "
+                             f"tensors are valid indices (got {type(k).__name__})")
+        out.append(k)
+    return tuple(out), basic
+
+
+def _unique_targets(key) -> bool:
+    """True when an advanced index cannot hit the same element twice."""
+    arrays = [k for k in key if isinstance(k, np.ndarray)]
+    if len(arrays) == 1 and arrays[0].dtype == bool:
+        return True
+    if len(arrays) == 1 and arrays[0].ndim == 1:
+        a = arrays[0]
+        return len(np.unique(a)) == len(a)
+    return False
+
+
+class IndexBackward0(Node):
+    def forward(self, x, key, basic):
+        self.key, self.basic, self.in_shape = key, basic, x.shape
+        try:
+            return x[key]
+        except IndexError as exc:
+            raise IndexError(f"{exc} (indexing a tensor of shape {tuple(x.shape)})") from None
+
+    def backward(self, g):
+        return apply(IndexAddZerosBackward, (g,), self.key, self.basic, self.in_shape)
+
+
+class IndexAddZerosBackward(Node):
+    """Scatter ``g`` into zeros of ``shape`` at ``key`` (the gradient of indexing)."""
+
+    def forward(self, g, key, basic, shape):
+        self.key, self.basic = key, basic
+        z = np.zeros(shape, dtype=g.dtype)
+        if basic or _unique_targets(key):
+            z[key] = g
+        else:
+            np.add.at(z, key, g)
+        return z
+
+    def backward(self, gg):
+        return apply(IndexBackward0, (gg,), self.key, self.basic)
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    key, basic = _convert_key(key)
+    if basic:
+        return apply_view(IndexBackward0, x, key, basic)
+    return apply(IndexBackward0, (x,), key, basic)
+
+
+class IndexPutBackward0(Node):
+    """``out = x.copy(); out[key] = v`` (differentiable setitem on a non-leaf)."""
+
+    def forward(self, x, v, key):
+        self.key, self.sv = key, v.shape
+        out = x.copy()
+        out[key] = v
+        return out
+
+    def backward(self, g):
+        from ._arith import sum_to
+        gx = apply(IndexPutBackward0, (g, _make(np.zeros((), dtype=g._data.dtype))), self.key) \
+            if self.next_functions[0][0] is not None else None
+        gv = sum_to(g[self.key], self.sv) if self.next_functions[1][0] is not None else None
+        return gx, gv
+
+
+def setitem(x: Tensor, key, value) -> None:
+    """``x[key] = value`` in place; recorded in the graph when grad is enabled."""
+    from .._grad_mode import is_grad_enabled
+    from ._util import as_tensor_like
+    key, _ = _convert_key(key)
+    v = as_tensor_like(value, x)
+    if is_grad_enabled() and (x._requires_grad or v._requires_grad):
+        _check_inplace(x)
+        result = apply(IndexPutBackward0, (x, v), key)
+        x._data[key] = v._data  # keep memory shared with views of x
+        _rebase(x, result)
+    else:
+        x._data[key] = v._data
+        x._version[0] += 1
+
+
+def _check_inplace(x: Tensor) -> None:
+    from .._grad_mode import is_grad_enabled
+    if not is_grad_enabled():
+        return
+    if x.grad_fn is None and x._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    base = x._base
+    if base is not None and base.grad_fn is None and base._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def _rebase(x: Tensor, result: Tensor) -> None:
+    """Make ``x`` (modified in place) the output of ``result``'s node."""
+    x.grad_fn = result.grad_fn
+    x._output_nr = result._output_nr
+    x._requires_grad = result._requires_grad
+    x._version[0] += 1
+    node = result.grad_fn
+    if node is not None and node.saves_output:
+        node._out = x._data
+        node._out_meta = ((x._version, x._version[0]),)
+
+
+class TakeAxisBackward0(Node):
+    def forward(self, x, axis, idx):
+        self.axis, self.idx, self.n = axis, idx, x.shape[axis]
+        return np.take(x, idx, axis=axis)
+
+    def backward(self, g):
+        return apply(IndexAddAxisBackward0, (g,), self.axis, self.idx, self.n)
+
+
+class IndexAddAxisBackward0(Node):
+    """Sum slices of ``g`` into ``n`` positions along ``axis`` (adjoint of take)."""
+
+    def forward(self, g, axis, idx, n):
+        self.axis, self.idx = axis, idx
+        shape = list(g.shape)
+        shape[axis] = n
+        out = np.zeros(shape, dtype=g.dtype)
+        gm = np.moveaxis(g, axis, 0)
+        om = np.moveaxis(out, axis, 0)
+        # Runs of consecutive indices become one slice add each (pad/roll are runs).
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        starts = np.concatenate([[0], breaks])
+        ends = np.concatenate([breaks, [len(idx)]])
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            i0 = int(idx[s])
+            om[i0:i0 + (e - s)] += gm[s:e]
+        return out
+
+    def backward(self, gg):
+        return apply(TakeAxisBackward0, (gg,), self.axis, self.idx)
+
+
+def take_axis(x: Tensor, axis: int, idx) -> Tensor:
+    return apply(TakeAxisBackward0, (x,), axis, np.asarray(idx, dtype=np.int64))
+
+
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    return take_axis(x, dim % x._data.ndim, idx.reshape(-1))
+
+
+class GatherBackward0(Node):
+    def forward(self, x, dim, index):
+        self.dim, self.index, self.in_shape = dim, index, x.shape
+        return np.take_along_axis(x, index, axis=dim)
+
+    def backward(self, g):
+        return apply(ScatterAddZerosBackward, (g,), self.dim, self.index, self.in_shape)
+
+
+class ScatterAddZerosBackward(Node):
+    def forward(self, g, dim, index, shape):
+        self.dim, self.index = dim, index
+        z = np.zeros(shape, dtype=g.dtype)
+        if index.shape[dim] == 1:  # one target per row: no collisions
+            np.put_along_axis(z, index, g, axis=dim)
+        else:
+            idx = list(np.indices(index.shape, sparse=True))
+            idx[dim] = index
+            np.add.at(z, tuple(idx), g)
+        return z
+
+    def backward(self, gg):
+        return apply(GatherBackward0, (gg,), self.dim, self.index)
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    return apply(GatherBackward0, (x,), dim % x._data.ndim, idx.astype(np.int64, copy=False))
+
+
+def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    dim = dim % x._data.ndim
+    return x + apply(ScatterAddZerosBackward, (src,), dim, idx.astype(np.int64), x._data.shape)
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    from ._unary import where
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    return where(m, value, x)
+
+
+def masked_select(x: Tensor, mask) -> Tensor:
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    return getitem(x, np.broadcast_to(m, x._data.shape))

@@ -1,0 +1,309 @@
+"""Reductions: sum/mean/prod/var/std/amax/amin/max/min, softmax family, cumsum, norm."""
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from .._apply import apply
+from .._node import Node
+from .._tensor import Tensor
+from ._arith import expand
+from ._shape import reshape
+from ._util import const, norm_dim
+
+_make = Tensor._make
+values_indices = namedtuple("return_types", ["values", "indices"])
+
+
+def _keep_shape(in_shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(in_shape))
+
+
+def _grad_back(g: Tensor, in_shape, dims) -> Tensor:
+    """Broadcast a reduced gradient back to the input shape."""
+    return expand(reshape(g, _keep_shape(in_shape, dims)), in_shape)
+
+
+class SumBackward0(Node):
+    def forward(self, x, dims, keepdim, dtype):
+        self.in_shape, self.dims = x.shape, dims
+        if dtype is None and x.dtype.kind in "iub":
+            dtype = np.int64
+        return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+
+    def backward(self, g):
+        return _grad_back(g, self.in_shape, self.dims)
+
+
+class MeanBackward0(Node):
+    def forward(self, x, dims, keepdim):
+        if x.dtype.kind not in "fc":
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                               f"floating point or complex dtype. Got: {x.dtype}")
+        self.in_shape, self.dims = x.shape, dims
+        self.n = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+        return np.mean(x, axis=dims, keepdims=keepdim)
+
+    def backward(self, g):
+        return _grad_back(g, self.in_shape, self.dims) / self.n
+
+
+class ProdBackward0(Node):
+    save_inputs = (0,)
+    saves_output = True
+
+    def forward(self, x, dims, keepdim):
+        self.in_shape, self.dims = x.shape, dims
+        return np.prod(x, axis=dims, keepdims=keepdim)
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        out = _grad_back(self.output(), self.in_shape, self.dims)
+        gb = _grad_back(g, self.in_shape, self.dims)
+        if not (x._data == 0).any():
+            return gb * out / x
+        # With zeros, the product of the other elements must be formed explicitly.
+        xd = np.moveaxis(x._data, self.dims, tuple(range(len(self.dims))))
+        flat = xd.reshape(-1, *xd.shape[len(self.dims):])
+        others = np.empty_like(flat)
+        for i in range(flat.shape[0]):
+            others[i] = np.prod(np.delete(flat, i, axis=0), axis=0)
+        others = np.moveaxis(others.reshape(xd.shape), tuple(range(len(self.dims))), self.dims)
+        return gb * const(others)
+
+
+class AmaxBackward0(Node):
+    """amax/amin; the gradient is shared evenly between tied extrema (as PyTorch)."""
+    save_inputs = (0,)
+    saves_output = True
+
+    def forward(self, x, dims, keepdim, is_max):
+        self.in_shape, self.dims = x.shape, dims
+        return (np.amax if is_max else np.amin)(x, axis=dims, keepdims=keepdim)
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        out = _grad_back(self.output(), self.in_shape, self.dims)
+        mask = (x._data == out._data).astype(x._data.dtype)
+        count = mask.sum(axis=self.dims, keepdims=True)
+        return _grad_back(g, self.in_shape, self.dims) * const(mask / count)
+
+
+def _dims(x, dim):
+    return norm_dim(dim, x._data.ndim) if x._data.ndim else ()
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
+    return apply(SumBackward0, (x,), _dims(x, dim), keepdim, dtype)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    return apply(MeanBackward0, (x,), _dims(x, dim), keepdim)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return apply(ProdBackward0, (x,), _dims(x, dim), keepdim)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return apply(AmaxBackward0, (x,), _dims(x, dim), keepdim, True)
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return apply(AmaxBackward0, (x,), _dims(x, dim), keepdim, False)
+
+
+def _max_min(x, dim, keepdim, is_max, other=None):
+    from ._index import gather
+    from ._unary import maximum, minimum
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return maximum(x, other) if is_max else minimum(x, other)
+    if dim is None:
+        return amax(x) if is_max else amin(x)
+    d = dim % max(x._data.ndim, 1)
+    arg = (np.argmax if is_max else np.argmin)(x._data, axis=d, keepdims=True) if x._data.ndim else \
+        np.zeros((), dtype=np.int64)
+    if x._data.ndim == 0:
+        return values_indices(x, _make(arg))
+    values = gather(x, d, arg)
+    if not keepdim:
+        values = reshape(values, values._data.shape[:d] + values._data.shape[d + 1:])
+        arg = arg.squeeze(d)
+    return values_indices(values, _make(arg.astype(np.int64)))
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, other=None):  # noqa: A001
+    return _max_min(x, dim, keepdim, True, other)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, other=None):  # noqa: A001
+    return _max_min(x, dim, keepdim, False, other)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return _make(np.asarray(np.argmax(x._data), dtype=np.int64))
+    return _make(np.argmax(x._data, axis=dim, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return _make(np.asarray(np.argmin(x._data), dtype=np.int64))
+    return _make(np.argmin(x._data, axis=dim, keepdims=keepdim).astype(np.int64))
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = _dims(x, dim)
+    n = int(np.prod([x._data.shape[d] for d in dims])) if dims else 1
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    from ._unary import sqrt
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    from ._unary import exp, log
+    dims = _dims(x, dim)
+    m = np.amax(x._data, axis=dims, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(x._data.dtype)
+    out = log(sum(exp(x - const(m)), dims, keepdim=True)) + const(m)
+    return out if keepdim else reshape(out, tuple(s for i, s in enumerate(out._data.shape) if i not in dims))
+
+
+class SoftmaxBackward0(Node):
+    saves_output = True
+
+    def forward(self, x, dim):
+        self.dim = dim
+        e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        return e
+
+    def backward(self, g):
+        y = self.output()
+        return y * (g - sum(g * y, self.dim, keepdim=True))
+
+
+class LogSoftmaxBackward0(Node):
+    saves_output = True
+
+    def forward(self, x, dim):
+        self.dim = dim
+        shifted = x - np.amax(x, axis=dim, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+    def backward(self, g):
+        from ._unary import exp
+        return g - exp(self.output()) * sum(g, self.dim, keepdim=True)
+
+
+def _float(x: Tensor, dtype=None) -> Tensor:
+    if dtype is not None:
+        return x.to(dtype)
+    if x._data.dtype.kind != "f":
+        return _make(x._data.astype(_dtype.get_default_dtype()))
+    return x
+
+
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    x = _float(x, dtype)
+    return apply(SoftmaxBackward0, (x,), dim % max(x._data.ndim, 1))
+
+
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    x = _float(x, dtype)
+    return apply(LogSoftmaxBackward0, (x,), dim % max(x._data.ndim, 1))
+
+
+class CumsumBackward0(Node):
+    def forward(self, x, dim):
+        self.dim = dim
+        return np.cumsum(x, axis=dim, dtype=np.int64 if x.dtype.kind in "iub" else None)
+
+    def backward(self, g):
+        from ._shape import flip
+        return flip(cumsum(flip(g, self.dim), self.dim), self.dim)
+
+
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    return apply(CumsumBackward0, (x,), dim % max(x._data.ndim, 1))
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm (``p`` = 2/'fro', 1, inf, -inf or any number) over ``dim``."""
+    from ._unary import abs as _abs
+    dims = _dims(x, dim)
+    if p in ("fro", 2, 2.0, None):
+        return apply(Norm2Backward0, (x,), dims, keepdim)
+    if p in (float("inf"), "inf"):
+        return amax(_abs(x), dims, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(_abs(x), dims, keepdim)
+    if p == 1:
+        return sum(_abs(x), dims, keepdim)
+    return sum(_abs(x) ** p, dims, keepdim) ** (1.0 / p)
+
+
+class Norm2Backward0(Node):
+    save_inputs = (0,)
+    saves_output = True
+
+    def forward(self, x, dims, keepdim):
+        self.in_shape, self.dims = x.shape, dims
+        return np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim))
+
+    def backward(self, g):
+        from ._unary import where
+        (x,) = self.saved_tensors
+        out = _grad_back(self.output(), self.in_shape, self.dims)
+        safe = where(out._data == 0, 1.0, out)  # subgradient 0 at the origin, as PyTorch
+        return _grad_back(g, self.in_shape, self.dims) * x / safe
+
+
+def all(x: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
+    return _make(np.all(x._data, axis=dim, keepdims=keepdim))
+
+
+def any(x: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
+    return _make(np.any(x._data, axis=dim, keepdims=keepdim))
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    from ._index import gather
+    key = x._data
+    if descending:
+        key = -(key.astype(np.float64) if key.dtype.kind in "iub" else key)
+    idx = np.argsort(key, axis=dim, kind="stable")
+    return values_indices(gather(x, dim, idx), _make(idx.astype(np.int64)))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    return sort(x, dim, descending).indices
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    from ._index import gather
+    from ._shape import narrow
+    vals, idx = sort(x, dim, descending=largest)
+    idx = narrow(idx, dim, 0, k)
+    return values_indices(gather(x, dim, idx), idx)

@@ -1,0 +1,2 @@
+"""``autograd.utils``: data loading (``utils.data``) and activation checkpointing."""
+from . import checkpoint  # noqa: F401
