@@ -18,7 +18,7 @@ class MmBackward0(Node):
     def forward(self, a, b):
         self.sa, self.sb = a.shape, b.shape
         try:
-            return np.matmul(a, b)
+            return np.matmul(_blas_ready(a), _blas_ready(b))
         except ValueError:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                                f"({'x'.join(map(str, a.shape))} and {'x'.join(map(str, b.shape))})") from None
@@ -29,6 +29,14 @@ class MmBackward0(Node):
         ga = sum_to(matmul(g, b.mT), self.sa) if nf[0][0] is not None else None
         gb = sum_to(matmul(a.mT, g), self.sb) if nf[1][0] is not None else None
         return ga, gb
+
+
+def _blas_ready(x: np.ndarray) -> np.ndarray:
+    """Copy arrays with zero strides (broadcast gradients): numpy's matmul
+    leaves BLAS for them and runs several times slower."""
+    if x.ndim >= 2 and x.size > 4096 and 0 in x.strides[-2:]:
+        return np.ascontiguousarray(x)
+    return x
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
