@@ -57,7 +57,22 @@ detach = Tensor.detach
 numel = Tensor.numel
 expand = Tensor.expand
 swapaxes = swapdims = transpose
-FloatTensor = DoubleTensor = LongTensor = Tensor
+
+
+class _LegacyTensorType(type):
+    """``torch.FloatTensor([...])`` builds a tensor of that dtype; isinstance checks the dtype."""
+
+    def __call__(cls, *args, **kwargs):
+        return Tensor(*args, dtype=cls.dtype, **kwargs)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+
+FloatTensor = _LegacyTensorType("FloatTensor", (), {"dtype": float32})
+DoubleTensor = _LegacyTensorType("DoubleTensor", (), {"dtype": float64})
+LongTensor = _LegacyTensorType("LongTensor", (), {"dtype": int64})
+BoolTensor = _LegacyTensorType("BoolTensor", (), {"dtype": bool})
 float_power = pow
 __version__ = "0.1.0"
 
@@ -95,3 +110,5 @@ def get_num_threads() -> int:
     import os
     return os.cpu_count() or 1
 from . import utils  # noqa: E402,F401
+from . import optim  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
