@@ -113,12 +113,15 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * node.num_outputs
             grads = _run_pre_hooks(node, grads)
+            is_acc = isinstance(node, AccumulateGrad)
+            if is_acc and grads[0] is not None and node.variable._hooks:
+                grads[0] = _leaf_hooks(node.variable, grads[0])  # also seen by autograd.grad
             if capture is not None:
                 for i, g in enumerate(grads):
                     key = (node, i)
                     if key in capture and g is not None:
                         results[key] = g if key not in results else results[key] + g
-            if isinstance(node, AccumulateGrad):
+            if is_acc:
                 if accumulate and grads[0] is not None:
                     _accumulate_leaf(node.variable, grads[0], create_graph)
                 continue
@@ -197,12 +200,15 @@ def _zeros_for(node, index):
     return _make(np.zeros(shape, dtype=dtype))
 
 
+def _leaf_hooks(leaf, g):
+    for hook in list(leaf._hooks):
+        new = hook(g)
+        if new is not None:
+            g = new
+    return g
+
+
 def _accumulate_leaf(leaf, g, create_graph):
-    if leaf._hooks:
-        for hook in list(leaf._hooks):
-            new = hook(g)
-            if new is not None:
-                g = new
     if g._data.shape != leaf._data.shape:
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match the leaf's shape "
                            f"{tuple(leaf.shape)}")

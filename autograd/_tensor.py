@@ -31,8 +31,13 @@ class Tensor:
                  "_acc", "_hooks", "_retains_grad", "_base", "__weakref__", "__dict__")
     __array_priority__ = 1000  # so ``ndarray * Tensor`` defers to Tensor.__rmul__
 
-    def __init__(self, data=None, requires_grad: bool = False, dtype=None):
-        arr = _to_array(data if data is not None else [], dtype)
+    def __init__(self, *data, requires_grad: bool = False, dtype=None):
+        """``Tensor(data)`` or ``Tensor(*sizes)`` (zeros): the default float dtype, as ``torch.Tensor``."""
+        dtype = _dtype.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if len(data) == 1 and not isinstance(data[0], (int, np.integer)):
+            arr = _to_array(data[0], dtype)
+        else:
+            arr = np.zeros(tuple(int(s) for s in data) if data else (0,), dtype=dtype)
         self._init(arr, requires_grad)
 
     def _init(self, arr, requires_grad=False, grad_fn=None, output_nr=0, version=None):
@@ -51,6 +56,8 @@ class Tensor:
 
     @classmethod
     def _make(cls, arr, requires_grad=False, grad_fn=None, output_nr=0, version=None):
+        if type(arr) is not np.ndarray:  # numpy scalars (full reductions, x[0]) -> 0-d arrays
+            arr = np.asarray(arr)
         t = object.__new__(cls)
         t._data = arr
         t.grad = None
@@ -99,6 +106,8 @@ class Tensor:
 
     def _grad_edge(self):
         """(node, output_nr) that gradients for this tensor flow into."""
+        if self._base is not None and self.__dict__.get("_view_version", self._version[0]) != self._version[0]:
+            self._refresh_view()
         if self.grad_fn is not None:
             return (self.grad_fn, self._output_nr)
         if not self._requires_grad:
@@ -108,6 +117,17 @@ class Tensor:
             acc = AccumulateGrad(self)
             self._acc = weakref.ref(acc)
         return (acc, 0)
+
+    def _refresh_view(self) -> None:
+        """The base changed in place since this view was made: rebuild its grad_fn from the base."""
+        from ._grad_mode import enable_grad
+        base, view_fn = self._base, self.__dict__["_view_fn"]
+        self._view_version = self._version[0]
+        if base._requires_grad and np.may_share_memory(self._data, base._data):
+            with enable_grad():
+                fresh = view_fn(base)
+            self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
+            self._requires_grad = fresh._requires_grad
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -298,8 +318,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
         data = _unwrap_nested(data)
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype))
-    if isinstance(data, np.ndarray):
-        return data
+    if isinstance(data, (np.ndarray, np.generic)):  # numpy data keeps its dtype
+        return np.asarray(data)
     arr = np.array(data)
     if arr.dtype.kind == "f":
         return arr.astype(_dtype.get_default_dtype(), copy=False)

@@ -70,7 +70,11 @@ def _inplace(x: Tensor, op, *args) -> Tensor:
         x._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
     if needs_graph:
         I._check_inplace(x)
-        result = op(x, *args)
+        # Run the op on a snapshot of x, so what its node saves is the value before the
+        # in-place write (PyTorch's ``original_self``): ``y.mul_(w)`` needs the old y for dw.
+        x._grad_edge()  # brings a stale view's grad_fn up to date
+        src = _make(x._data.copy(), x._requires_grad, x.grad_fn, x._output_nr)
+        result = op(src, *[src if a is x else a for a in args])
         if result._data.shape != x._data.shape:
             raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast "
                                f"shape {list(result.shape)}")
@@ -112,6 +116,12 @@ def _arith_inplace(name):
     return op
 
 
+def _overwrite(a: Tensor, value) -> Tensor:
+    """``value`` broadcast to ``a`` (zero gradient to ``a``; ``a * 0 + v`` would give nan at inf)."""
+    v = value.to(a.dtype) if isinstance(value, Tensor) else value
+    return U.where(np.ones(a._data.shape, dtype=bool), v, a)
+
+
 def zero_(x: Tensor) -> Tensor:
     return fill_(x, 0)
 
@@ -119,7 +129,7 @@ def zero_(x: Tensor) -> Tensor:
 def fill_(x: Tensor, value) -> Tensor:
     if is_grad_enabled() and x._requires_grad:
         I._check_inplace(x)
-        return _inplace(x, lambda a: a * 0 + value)
+        return _inplace(x, _overwrite, value)
     if not x._data.flags.writeable:
         x._data = np.array(x._data)
     x._data[...] = value._data if isinstance(value, Tensor) else value
@@ -130,7 +140,7 @@ def fill_(x: Tensor, value) -> Tensor:
 def copy_(x: Tensor, src) -> Tensor:
     s = src._data if isinstance(src, Tensor) else np.asarray(src)
     if is_grad_enabled() and (x._requires_grad or (isinstance(src, Tensor) and src._requires_grad)):
-        return _inplace(x, lambda a, b: a * 0 + b.to(a.dtype), src)
+        return _inplace(x, _overwrite, src)
     np.copyto(x._data, np.broadcast_to(s, x._data.shape), casting="unsafe")
     x._version[0] += 1
     return x

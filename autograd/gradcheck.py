@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ._engine import grad as _grad
-from ._grad_mode import no_grad
+from ._grad_mode import enable_grad, no_grad
 from ._tensor import Tensor
 
 _make = Tensor._make
@@ -121,9 +121,10 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
 
     def first_grad(*args):
         ins, gos = args[:n_in], args[n_in:]
-        o = _outputs(func, ins)
-        d = [t for t in ins if isinstance(t, Tensor) and t._requires_grad]
-        gs = _grad(o, d, gos, create_graph=True, allow_unused=True)
+        with enable_grad():  # the numerical pass runs ``first_grad`` under no_grad
+            o = _outputs(func, ins)
+            d = [t for t in ins if isinstance(t, Tensor) and t._requires_grad]
+            gs = _grad(o, d, gos, create_graph=True, allow_unused=True)
         return tuple(g if g is not None else _make(np.zeros(t._data.shape, t._data.dtype))
                      for g, t in zip(gs, d))
 

@@ -116,7 +116,12 @@ class PowBackward1(Node):
     def backward(self, g):
         a, b = self.saved_tensors
         nf = self.next_functions
-        ga = sum_to(g * b * a ** (b - 1), self.sa) if nf[0][0] is not None else None
+        ga = None
+        if nf[0][0] is not None:
+            ga = g * b * a ** (b - 1)
+            if (b._data == 0).any():  # d/da a**0 = 0, also at a == 0 (0 * 0**-1 would be nan)
+                ga = where(const(np.broadcast_to(b._data == 0, ga._data.shape)), 0.0, ga)
+            ga = sum_to(ga, self.sa)
         gb = None
         if nf[1][0] is not None:
             safe = where(const(a._data > 0), a, 1.0)  # d/db a**b = a**b log a; 0 where a == 0
@@ -124,9 +129,16 @@ class PowBackward1(Node):
         return ga, gb
 
 
+def _scalar_result(out, a, s):
+    """int tensor (op) Python float -> the default float dtype (numpy would give float64)."""
+    if a.dtype.kind in "iub" and isinstance(s, np.floating) and out.dtype != s.dtype:
+        return out.astype(s.dtype)
+    return out
+
+
 class AddScalarBackward(Node):
     def forward(self, a, s):
-        return a + s
+        return _scalar_result(a + s, a, s)
 
     def backward(self, g):
         return g
@@ -135,7 +147,7 @@ class AddScalarBackward(Node):
 class MulScalarBackward(Node):
     def forward(self, a, s):
         self.s = s
-        return a * s
+        return _scalar_result(a * s, a, s)
 
     def backward(self, g):
         return g * self.s
@@ -152,7 +164,7 @@ class DivScalarBackward(Node):
 
 class RSubScalarBackward(Node):
     def forward(self, a, s):
-        return s - a
+        return _scalar_result(s - a, a, s)
 
     def backward(self, g):
         return -g
@@ -199,6 +211,8 @@ class RPowScalarBackward(Node):
     def forward(self, a, c):
         self.logc = float(np.log(c)) if c > 0 else float("nan")
         if a.dtype.kind in "iub":
+            if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+                return np.power(np.int64(c), a.astype(np.int64))  # 2 ** int tensor: int64
             a = a.astype(_dtype.get_default_dtype())
         return np.power(a.dtype.type(c), a)
 

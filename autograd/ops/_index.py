@@ -6,6 +6,7 @@ import numpy as np
 from .._apply import apply, apply_view
 from .._node import Node
 from .._tensor import Tensor
+from ._util import wrap_dim
 
 _make = Tensor._make
 
@@ -49,6 +50,8 @@ class IndexBackward0(Node):
     def forward(self, x, key, basic):
         self.key, self.basic, self.in_shape = key, basic, x.shape
         try:
+            if basic and Ellipsis not in key:
+                return x[key + (Ellipsis,)]  # x[0] of a 1-d x: a 0-d view, not a numpy scalar
             return x[key]
         except IndexError as exc:
             raise IndexError(f"{exc} (indexing a tensor of shape {tuple(x.shape)})") from None
@@ -135,6 +138,41 @@ def _rebase(x: Tensor, result: Tensor) -> None:
     if node is not None and node.saves_output:
         node._out = x._data
         node._out_meta = ((x._version, x._version[0]),)
+    base, view_fn = x._base, x.__dict__.get("_view_fn")
+    if base is not None and view_fn is not None:
+        x._view_version = x._version[0]  # x's own grad_fn is current
+    if base is not None and view_fn is not None and np.may_share_memory(x._data, base._data):
+        # x is a view: its base changed too, so record that in the base's graph (CopySlices).
+        # The data is already written; the node's forward returns the base array unchanged.
+        _rebase_base(base, apply(CopySlices, (base, x), view_fn, True))
+
+
+def _rebase_base(base: Tensor, result: Tensor) -> None:
+    base.grad_fn, base._output_nr = result.grad_fn, result._output_nr
+    base._requires_grad = result._requires_grad
+
+
+class CopySlices(Node):
+    """``out = base`` with ``view_fn(out)`` replaced by ``value`` (an in-place op on a view)."""
+
+    def forward(self, base, value, view_fn, inplace):
+        self.view_fn, self.vshape = view_fn, value.shape
+        if inplace:
+            return base
+        out = base.copy()
+        view = view_fn(_make(out))._data
+        if not np.may_share_memory(view, out):
+            raise RuntimeError("in-place operation on this view of a non-leaf is not supported")
+        view[...] = value
+        return out
+
+    def backward(self, g):
+        from ._arith import sum_to
+        nf = self.next_functions
+        gb = apply(CopySlices, (g, _make(np.zeros((), dtype=g._data.dtype))), self.view_fn, False) \
+            if nf[0][0] is not None else None
+        gv = sum_to(self.view_fn(g), self.vshape) if nf[1][0] is not None else None
+        return gb, gv
 
 
 class TakeAxisBackward0(Node):
@@ -175,7 +213,7 @@ def take_axis(x: Tensor, axis: int, idx) -> Tensor:
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    return take_axis(x, dim % x._data.ndim, idx.reshape(-1))
+    return take_axis(x, wrap_dim(dim, x._data.ndim), idx.reshape(-1))
 
 
 class GatherBackward0(Node):
@@ -205,12 +243,12 @@ class ScatterAddZerosBackward(Node):
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    return apply(GatherBackward0, (x,), dim % x._data.ndim, idx.astype(np.int64, copy=False))
+    return apply(GatherBackward0, (x,), wrap_dim(dim, x._data.ndim), idx.astype(np.int64, copy=False))
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    dim = dim % x._data.ndim
+    dim = wrap_dim(dim, x._data.ndim)
     return x + apply(ScatterAddZerosBackward, (src,), dim, idx.astype(np.int64), x._data.shape)
 
 

@@ -20,6 +20,9 @@ class MmBackward0(Node):
         try:
             return np.matmul(_blas_ready(a), _blas_ready(b))
         except ValueError:
+            if a.shape[-1] == b.shape[-2]:  # the batch dims do not broadcast
+                from ._util import broadcast_error
+                raise broadcast_error(np.empty(a.shape[:-2]), np.empty(b.shape[:-2])) from None
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                                f"({'x'.join(map(str, a.shape))} and {'x'.join(map(str, b.shape))})") from None
 

@@ -8,11 +8,12 @@ import numpy as np
 
 from .. import _dtype
 from .._apply import apply
+from .._grad_mode import is_grad_enabled
 from .._node import Node
 from .._tensor import Tensor
 from ._arith import expand
 from ._shape import reshape
-from ._util import const, norm_dim
+from ._util import const, norm_dim, wrap_dim
 
 _make = Tensor._make
 values_indices = namedtuple("return_types", ["values", "indices"])
@@ -66,6 +67,8 @@ class ProdBackward0(Node):
         if not (x._data == 0).any():
             return gb * out / x
         # With zeros, the product of the other elements must be formed explicitly.
+        if is_grad_enabled():  # create_graph: keep it differentiable for double backward
+            return gb * _prod_others(x, self.dims)
         xd = np.moveaxis(x._data, self.dims, tuple(range(len(self.dims))))
         flat = xd.reshape(-1, *xd.shape[len(self.dims):])
         others = np.empty_like(flat)
@@ -73,6 +76,20 @@ class ProdBackward0(Node):
             others[i] = np.prod(np.delete(flat, i, axis=0), axis=0)
         others = np.moveaxis(others.reshape(xd.shape), tuple(range(len(self.dims))), self.dims)
         return gb * const(others)
+
+
+def _prod_others(x: Tensor, dims) -> Tensor:
+    """Product over ``dims`` of all elements but each one, with differentiable ops."""
+    from ._shape import permute, stack
+    from ._unary import where
+    rest = [i for i in range(x._data.ndim) if i not in dims]
+    xp = permute(x, tuple(dims) + tuple(rest))
+    shape = xp._data.shape
+    flat = reshape(xp, (-1,) + shape[len(dims):])
+    n = flat._data.shape[0]
+    eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * len(rest))
+    parts = [prod(where(eye[i], 1.0, flat), 0) for i in range(n)]
+    return permute(reshape(stack(parts, 0), shape), tuple(np.argsort(tuple(dims) + tuple(rest)).tolist()))
 
 
 class AmaxBackward0(Node):
@@ -127,7 +144,7 @@ def _max_min(x, dim, keepdim, is_max, other=None):
         return maximum(x, other) if is_max else minimum(x, other)
     if dim is None:
         return amax(x) if is_max else amin(x)
-    d = dim % max(x._data.ndim, 1)
+    d = wrap_dim(dim, x._data.ndim)
     arg = (np.argmax if is_max else np.argmin)(x._data, axis=d, keepdims=True) if x._data.ndim else \
         np.zeros((), dtype=np.int64)
     if x._data.ndim == 0:
@@ -227,12 +244,12 @@ def _float(x: Tensor, dtype=None) -> Tensor:
 
 def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     x = _float(x, dtype)
-    return apply(SoftmaxBackward0, (x,), dim % max(x._data.ndim, 1))
+    return apply(SoftmaxBackward0, (x,), wrap_dim(dim, x._data.ndim))
 
 
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     x = _float(x, dtype)
-    return apply(LogSoftmaxBackward0, (x,), dim % max(x._data.ndim, 1))
+    return apply(LogSoftmaxBackward0, (x,), wrap_dim(dim, x._data.ndim))
 
 
 class CumsumBackward0(Node):
@@ -246,7 +263,7 @@ class CumsumBackward0(Node):
 
 
 def cumsum(x: Tensor, dim: int) -> Tensor:
-    return apply(CumsumBackward0, (x,), dim % max(x._data.ndim, 1))
+    return apply(CumsumBackward0, (x,), wrap_dim(dim, x._data.ndim))
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:

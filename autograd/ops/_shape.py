@@ -7,7 +7,7 @@ from .._apply import apply, apply_view
 from .._node import Node
 from .._tensor import Tensor
 from ._arith import expand
-from ._util import norm_dim
+from ._util import norm_dim, wrap_dim
 
 _make = Tensor._make
 
@@ -56,7 +56,9 @@ def permute(x: Tensor, *dims) -> Tensor:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
                            f"match the length of the desired ordering of dimensions i.e. input.dim() "
                            f"= {nd} is not equal to len(dims) = {len(dims)}")
-    dims = tuple(d % nd for d in dims) if nd else dims
+    dims = tuple(wrap_dim(d, nd) for d in dims) if nd else dims
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
     if dims == tuple(range(nd)):
         return x
     return apply_view(PermuteBackward0, x, dims)
@@ -67,7 +69,8 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if nd == 0:
         return x
     dims = list(range(nd))
-    dims[dim0 % nd], dims[dim1 % nd] = dims[dim1 % nd], dims[dim0 % nd]
+    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    dims[d0], dims[d1] = dims[d1], dims[d0]
     return permute(x, dims)
 
 
@@ -105,7 +108,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = x._data.shape
     if not shape:
         return reshape(x, (1,))
-    s, e = start_dim % len(shape), end_dim % len(shape)
+    s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = int(np.prod(shape[s:e + 1]))
     return reshape(x, shape[:s] + (n,) + shape[e + 1:])
 
@@ -188,7 +193,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     nd = tensors[0]._data.ndim
-    dim = dim % nd if nd else 0
+    dim = wrap_dim(dim, nd)
     dt = np.result_type(*[t._data.dtype for t in tensors])
     tensors = [t if t._data.dtype == dt else _make(t._data.astype(dt)) if not t._requires_grad else t
                for t in tensors]
@@ -206,7 +211,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     if len(shapes) > 1:
         raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(shapes)}")
     nd = tensors[0]._data.ndim + 1
-    dim = dim % nd
+    dim = wrap_dim(dim, nd)
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
@@ -219,8 +224,8 @@ def vstack(tensors):
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
+    dim = wrap_dim(dim, x._data.ndim)
     n = x._data.shape[dim]
-    dim = dim % x._data.ndim
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         bounds = [(s, min(s + step, n)) for s in range(0, n, step)] or [(0, 0)]
@@ -247,13 +252,13 @@ def tensor_split(x: Tensor, sections: int, dim: int = 0):
 
 
 def unbind(x: Tensor, dim: int = 0):
-    dim = dim % x._data.ndim
+    dim = wrap_dim(dim, x._data.ndim)
     pre = (slice(None),) * dim
     return tuple(x[pre + (i,)] for i in range(x._data.shape[dim]))
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    dim = dim % x._data.ndim
+    dim = wrap_dim(dim, x._data.ndim)
     return x[(slice(None),) * dim + (slice(start, start + length),)]
 
 
@@ -266,7 +271,8 @@ class FlipBackward0(Node):
         return apply(FlipBackward0, (g,), self.dims)
 
 
-def flip(x: Tensor, dims) -> Tensor:
+def flip(x: Tensor, *dims) -> Tensor:
+    dims = dims[0] if len(dims) == 1 else dims  # flip(x, (0, 2)) or x.flip(0, 2)
     dims = norm_dim(dims, x._data.ndim)
     return apply(FlipBackward0, (x,), dims)
 

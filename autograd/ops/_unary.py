@@ -177,7 +177,11 @@ def minimum(a: Tensor, b) -> Tensor:
 class WhereBackward0(Node):
     def forward(self, a, b, cond):
         self.cond, self.sa, self.sb = cond, a.shape, b.shape
-        out = np.where(cond, a, b)
+        try:
+            out = np.where(cond, a, b)
+        except ValueError:
+            raise RuntimeError(f"where: shapes of condition {tuple(cond.shape)}, input {tuple(a.shape)} "
+                               f"and other {tuple(b.shape)} are not broadcastable") from None
         rt = result_type(a, b)
         return out.astype(rt) if rt is not None else out
 

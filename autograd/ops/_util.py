@@ -36,6 +36,9 @@ def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype | None:
         return da
     if kb == "f" and ka != "f":
         return db
+    # A 0-d tensor does not promote a dimensioned tensor of the same category (PyTorch).
+    if (a.ndim == 0) != (b.ndim == 0) and (ka == kb or (ka in "iu" and kb in "iu")):
+        return db if a.ndim == 0 else da
     return None
 
 
@@ -76,3 +79,12 @@ def norm_dim(dim, ndim: int) -> tuple:
                              f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
         out.append(d % ndim if ndim else 0)
     return tuple(sorted(out))
+
+
+def wrap_dim(dim, ndim: int) -> int:
+    """One dim index in ``[-ndim, ndim)`` (0-d tensors accept -1 and 0) made non-negative."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return int(dim) % n
