@@ -17,7 +17,7 @@ def apply(cls, inputs: tuple, *args) -> Tensor:
     """
     node = cls.__new__(cls)
     out = node.forward(*[t._data for t in inputs], *args)
-    if getattr(_state, "enabled", True) and out.dtype.kind in "fc":  # int/bool results: no grad
+    if _state.enabled and out.dtype.kind in "fc":  # int/bool results: no grad
         for t in inputs:
             if t._requires_grad:
                 break
@@ -46,7 +46,7 @@ def apply_view(cls, x: Tensor, *args) -> Tensor:
     if out.grad_fn is not None and cls.saves_output:
         out.grad_fn._out_meta = ((x._version, x._version[0]),)
     out._base = x if x._base is None else x._base
-    if getattr(_state, "enabled", True):  # views made in grad mode follow in-place changes
+    if _state.enabled:  # views made in grad mode follow in-place changes
         parent = x.__dict__.get("_view_fn") if x._base is not None else None
 
         def view_fn(base):  # replays the view chain from the base

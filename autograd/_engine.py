@@ -106,7 +106,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
     results = {}
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
     anomaly = is_anomaly_enabled()
-    prev = getattr(_state, "enabled", True)
+    prev = _state.enabled
     _state.enabled = bool(create_graph)
     try:
         while ready:

@@ -9,12 +9,19 @@ from __future__ import annotations
 import functools
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    # Class-level defaults: a new thread starts with grad enabled, no anomaly
+    # mode, and attribute reads never need a getattr fallback (hot path).
+    enabled = True
+    anomaly = False
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """Return True when operations record a graph for backward."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set_enabled(mode: bool) -> None:
@@ -23,7 +30,7 @@ def _set_enabled(mode: bool) -> None:
 
 def is_anomaly_enabled() -> bool:
     """Return True inside ``detect_anomaly``."""
-    return getattr(_state, "anomaly", False)
+    return _state.anomaly
 
 
 class _DecoratorContext:
