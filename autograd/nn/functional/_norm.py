@@ -1,2 +1,266 @@
-"""(being written)"""
-__all__ = []
+"""Normalisation layers of ``nn.functional``: batch, instance, group, layer and RMS norm.
+
+All normalisations with batch statistics run through one fused node,
+``NativeNormBackward0``: the input is viewed as (A, C, L) and standardised
+per C over axes (A, L), then scaled and shifted per C:
+
+    y = (x - mean) / sqrt(var + eps) * w + b      (var biased, as PyTorch)
+
+BatchNorm is (N, C, spatial); InstanceNorm is (1, N*C, spatial); GroupNorm
+is (1, N*G, C/G*spatial); LayerNorm is (1, rows, normalized). The forward is a
+few float32 numpy passes; the first-order backward is the closed form
+
+    dx = w / sigma * (g - mean(g) - xhat * mean(g * xhat)),
+    dw = sum(g * xhat),  db = sum(g)
+
+in numpy, and under ``create_graph`` the same formulas are built from
+differentiable ops so higher-order gradients are exact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..._apply import apply
+from ..._grad_mode import is_grad_enabled
+from ..._node import Node
+from ..._tensor import Tensor
+from ...ops import _reduce as R
+from ...ops import _unary as U
+
+__all__ = ["batch_norm", "instance_norm", "group_norm", "layer_norm", "rms_norm"]
+
+_make = Tensor._make
+
+
+def _moments(x3: np.ndarray, eps: float):
+    """Per-channel mean, biased variance, 1/sqrt(var + eps) and the centred input of (A, C, L).
+
+    Plain numpy passes (einsum reductions need no temporaries); measured faster
+    here than cache-blocked one-pass variants, as elementwise work is compute bound.
+    """
+    dt = x3.dtype
+    n = dt.type(x3.shape[0] * x3.shape[2])
+    mean = np.einsum("acl->c", x3) / n
+    xc = x3 - mean[:, None]
+    var = np.einsum("acl,acl->c", xc, xc) / n
+    invstd = (1.0 / np.sqrt(var + dt.type(eps))).astype(dt, copy=False)
+    return mean, var, invstd, xc
+
+
+class NativeNormBackward0(Node):
+    """y = (x - mean) * invstd * w + b per channel of the (A, C, L) view of ``x``."""
+    save_inputs = (0, 1)
+
+    def forward(self, x, w, b, shape3, mean, invstd, xc, eps):
+        self.shape3, self.mean, self.invstd, self.eps = shape3, mean, invstd, eps
+        y = xc  # the centred copy made by ``_moments`` becomes the output
+        y *= (w * invstd).astype(x.dtype, copy=False)[:, None]
+        y += b.astype(x.dtype, copy=False)[:, None]
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        nf = self.next_functions
+        need_x, need_w, need_b = (nf[i][0] is not None for i in range(3))
+        if is_grad_enabled():
+            return self._backward_graph(g, x, w, need_x, need_w, need_b)
+        a, c, l_ = self.shape3
+        dt = x._data.dtype
+        n = dt.type(a * l_)
+        g3 = g._data.astype(dt, copy=False).reshape(self.shape3)
+        x3 = x._data.reshape(self.shape3)
+        mean, invstd = self.mean, self.invstd
+        sg = np.einsum("acl->c", g3)
+        sgxhat = (np.einsum("acl,acl->c", g3, x3) - mean * sg) * invstd
+        dx = dw = db = None
+        if need_x:
+            # dx = scale * (g - mean(g) - xhat * mean(g * xhat)) = scale g + k (x - mean) + b
+            scale = (w._data * invstd).astype(dt, copy=False)
+            d = np.multiply(g3, scale[:, None])
+            xc = np.subtract(x3, mean[:, None])
+            xc *= (-scale * invstd * sgxhat / n)[:, None]
+            d += xc
+            d -= (scale * sg / n)[:, None]
+            dx = _make(d.reshape(x._data.shape))
+        if need_w:
+            dw = _make(sgxhat.astype(w._data.dtype, copy=False))
+        if need_b:
+            db = _make(sg.astype(w._data.dtype, copy=False))
+        return dx, dw, db
+
+    def _backward_graph(self, g, x, w, need_x, need_w, need_b):
+        """The same closed form from differentiable ops (used under ``create_graph``)."""
+        shape3 = self.shape3
+        x3 = x.reshape(shape3)
+        g3 = g.reshape(shape3)
+        mean = R.mean(x3, (0, 2), keepdim=True)
+        xc = x3 - mean
+        var = R.mean(xc * xc, (0, 2), keepdim=True)
+        invstd = U.rsqrt(var + self.eps)
+        xhat = xc * invstd
+        dx = dw = db = None
+        if need_x:
+            w3 = w.reshape(1, -1, 1)
+            mg = R.mean(g3, (0, 2), keepdim=True)
+            mgx = R.mean(g3 * xhat, (0, 2), keepdim=True)
+            dx = (w3 * invstd * (g3 - mg - xhat * mgx)).reshape(x.shape)
+        if need_w:
+            dw = R.sum(g3 * xhat, (0, 2))
+        if need_b:
+            db = R.sum(g3, (0, 2))
+        return dx, dw, db
+
+
+def _native_norm(x: Tensor, shape3, weight, bias, eps: float):
+    """Standardise ``x`` viewed as ``shape3`` = (A, C, L) per C; returns (y, mean, var)."""
+    c = shape3[1]
+    dt = x._data.dtype
+    if dt.kind != "f":
+        raise RuntimeError(f"normalization expects a floating point input, got {dt}")
+    mean, var, invstd, xc = _moments(x._data.reshape(shape3), eps)
+    w = weight if weight is not None else _make(np.ones(c, dtype=dt))
+    b = bias if bias is not None else _make(np.zeros(c, dtype=dt))
+    if w._data.shape != (c,) or b._data.shape != (c,):
+        raise RuntimeError(f"normalization: weight and bias must have shape ({c},), got "
+                           f"{tuple(w.shape)} and {tuple(b.shape)}")
+    y = apply(NativeNormBackward0, (x, w, b), shape3, mean, invstd, xc, eps)
+    return y, mean, var
+
+
+def _channel_view(t: Tensor, ndim: int) -> Tensor:
+    return t.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _update_running(running: Tensor, value: np.ndarray, momentum: float) -> None:
+    r = running._data
+    r *= r.dtype.type(1 - momentum)
+    r += (value * momentum).astype(r.dtype, copy=False)
+    running._version[0] += 1
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over (N, *spatial) per channel (dim 1).
+
+    In training, batch statistics normalise (biased variance) and, when given,
+    ``running_mean``/``running_var`` are updated in place with ``momentum``
+    (the running variance uses the unbiased estimate). Otherwise the running
+    statistics normalise.
+    """
+    if input.dim() < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (got {input.dim()}D input)")
+    n, c = input.shape[0], input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        dt = input._data.dtype
+        invstd = (1.0 / np.sqrt(running_var._data.astype(dt) + dt.type(eps))).astype(dt)
+        rm = running_mean._data.astype(dt)
+        nd = input.dim()
+        if weight is None:
+            scale = _make(invstd)
+            shift = _make(-rm * invstd) if bias is None else bias - _make(rm * invstd)
+        else:
+            scale = weight * _make(invstd)
+            shift = -(scale * _make(rm))
+            if bias is not None:
+                shift = shift + bias
+        return input * _channel_view(scale, nd) + _channel_view(shift, nd)
+    spatial = input.numel() // max(n * c, 1)
+    if n * spatial <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{list(input.shape)}")
+    y, mean, var = _native_norm(input, (n, c, spatial), weight, bias, eps)
+    if running_mean is not None:
+        _update_running(running_mean, mean, momentum)
+    if running_var is not None:
+        _update_running(running_var, var * (n * spatial / (n * spatial - 1)), momentum)
+    return y
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) over its spatial dims; affine per channel."""
+    if input.dim() < 3:
+        raise ValueError(f"instance_norm: expected at least 3D input (got {input.dim()}D input)")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    n, c = input.shape[0], input.shape[1]
+    spatial = input.numel() // max(n * c, 1)
+    if spatial <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{list(input.shape)}")
+
+    def rep(t):
+        return None if t is None else t.reshape(1, c).expand(n, c).reshape(n * c)
+
+    y, mean, var = _native_norm(input, (1, n * c, spatial), rep(weight), rep(bias), eps)
+    if running_mean is not None:
+        _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
+    if running_var is not None:
+        unbiased = var.reshape(n, c) * (spatial / (spatial - 1))
+        _update_running(running_var, unbiased.mean(0), momentum)
+    return y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over groups of C / num_groups channels (and space); affine per channel."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but "
+                           f"got input of shape {list(input.shape)} and num_groups={num_groups}")
+    per = input.numel() // max(n * num_groups, 1)
+    y, _, _ = _native_norm(input, (1, n * num_groups, per), None, None, eps)
+    nd = input.dim()
+    if weight is not None:
+        y = y * _channel_view(weight, nd)
+    if bias is not None:
+        y = y + _channel_view(bias, nd)
+    return y
+
+
+def _norm_shape(input: Tensor, normalized_shape):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(int(s) for s in normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != normalized_shape or input.dim() < k:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
+                           f"shape [*, {', '.join(map(str, normalized_shape))}], but got input of "
+                           f"size{list(input.shape)}")
+    return normalized_shape
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims; elementwise affine over them."""
+    normalized_shape = _norm_shape(input, normalized_shape)
+    k = int(np.prod(normalized_shape))
+    rows = input.numel() // max(k, 1)
+    y, _, _ = _native_norm(input, (1, rows, k), None, None, eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,  # noqa: A002
+             eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the last dims, times ``weight``."""
+    normalized_shape = _norm_shape(input, normalized_shape)
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.dim() - len(normalized_shape), input.dim()))
+    y = input * U.rsqrt(R.mean(input * input, dims, keepdim=True) + eps)
+    return y * weight if weight is not None else y

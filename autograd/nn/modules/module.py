@@ -292,7 +292,8 @@ class Module:
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
         """Parameters and persistent buffers by dotted name (detached unless ``keep_vars``)."""
         out = OrderedDict() if destination is None else destination
-        for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip(".")):
+        # shared submodules appear under every name, as in PyTorch
+        for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             pre = mod_prefix + "." if mod_prefix else ""
             for name, p in mod._parameters.items():
                 if p is not None:
@@ -358,8 +359,6 @@ class Module:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
 
-    def __getstate__(self):
-        raise TypeError("modules are not picklable: save weights with autograd.save(model.state_dict(), path)")
 
 
 class _Handle:
