@@ -14,7 +14,11 @@ import sys
 # Modules are imported lazily by name so `bioimg --help` stays fast and a
 # broken optional dependency only affects its own subcommand.
 _COMMAND_MODULES = (
+    "bioimg.cli.demo",
     "bioimg.cli.demo_engine",
+    "bioimg.cli.train",
+    "bioimg.cli.predict",
+    "bioimg.cli.denoise",
     "bioimg.cli.info",
     "bioimg.cli.preprocess",
     "bioimg.cli.evaluate",

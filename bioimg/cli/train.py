@@ -1,0 +1,71 @@
+"""``bioimg train``: train a model from images and labels and write a .bioimg file."""
+from __future__ import annotations
+
+import time
+
+from . import CLIError
+from ._inputs import expand_inputs, parse_sizes
+
+
+def run(args) -> int:
+    from bioimg.io import read
+    from bioimg.models import summary
+    from bioimg.training import TrainConfig, Trainer
+
+    from ._progress import drive_training
+
+    images = expand_inputs(args.image, "image")
+    labels = expand_inputs(args.labels, "labels") if args.labels else None
+    if labels is not None and len(labels) != len(images):
+        raise CLIError(f"got {len(images)} image file(s) but {len(labels)} label file(s)")
+    if args.task in ("segment", "instance") and labels is None:
+        raise CLIError(f"--task {args.task} needs --labels")
+    if args.task == "classify" and labels is None and not args.image_classes:
+        raise CLIError("--task classify needs --labels (objects painted with class ids) or --image-classes")
+    model_kwargs = {k: v for k, v in (("depth", args.depth), ("base_width", args.base_width),
+                                      ("norm", args.norm)) if v is not None}
+    config = TrainConfig(task=args.task, model=args.model, model_kwargs=model_kwargs,
+                         patch_size=parse_sizes(args.patch_size), batch_size=args.batch_size,
+                         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                         time_budget=args.time_budget, lr=args.lr, seed=args.seed,
+                         val_fraction=args.val_fraction, patience=args.patience,
+                         class_names=args.class_names)
+    imgs = [read(p) for p in images]
+    labs = [read(p).data for p in labels] if labels else None
+    start = time.perf_counter()
+    trainer = Trainer(imgs, labs, config, image_classes=args.image_classes, checkpoint=args.out)
+    print(summary(trainer.net))
+    epochs = drive_training(trainer, f"train {args.task}")
+    model = trainer.result
+    model.save(args.out)
+    last = epochs[-1] if epochs else None
+    best = trainer.history[(last.best_epoch or len(trainer.history)) - 1] if trainer.history else {}
+    print(f"trained {len(trainer.history)} epoch(s) in {time.perf_counter() - start:.1f} s; "
+          f"best epoch {last.best_epoch if last else '-'}: val loss {best.get('val_loss')}, "
+          f"{last.metric_name if last else ''} {best.get('val_metric')}")
+    print(f"model written to {args.out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a segmentation/classification/denoising model")
+    p.add_argument("--task", choices=("segment", "instance", "classify", "denoise"), default="segment")
+    p.add_argument("--image", nargs="+", required=True, help="image files, folders or globs")
+    p.add_argument("--labels", nargs="+", help="label files (same order as images)")
+    p.add_argument("--image-classes", nargs="+", type=int, help="classify: one class id (1..K) per image")
+    p.add_argument("--out", required=True, help="output model file (.bioimg)")
+    p.add_argument("--model", help="architecture (unet, classifier, autoencoder)")
+    p.add_argument("--depth", type=int)
+    p.add_argument("--base-width", type=int)
+    p.add_argument("--norm", choices=("batch", "group", "none"))
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--steps-per-epoch", type=int, default=50)
+    p.add_argument("--time-budget", type=float, help="stop after this many seconds")
+    p.add_argument("--patch-size", help="e.g. 128 or 32,64,64")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--val-fraction", type=float, default=0.15)
+    p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--class-names", nargs="+")
+    p.set_defaults(func=run)

@@ -1,0 +1,272 @@
+"""The training loop shared by every task, front end and model.
+
+``Trainer.run()`` is a generator of ``Progress`` events, so the CLI drives it
+with a tqdm bar and the GUI from a background worker; ``fit`` runs it to the
+end. A cancel token stops it after the current step; the best model so far
+(lowest validation loss) is kept and, with ``checkpoint``, written atomically
+each time it improves.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+import autograd as torch
+
+from ..modelfile import BioimgModel, ModelInfo, save_model
+from ..models import build_model
+from .config import CancelToken, Progress, TrainConfig
+from .crops import object_crops, object_size
+from .prep import check_patch, default_patch, labels_spatial, normalize_image, to_channel_first
+from .targets import INSTANCE_CLASSES, instance_targets, num_classes_of, semantic_targets
+from .tasks import ClassifyTask, DenoiseTask, DenseTask
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class Trainer:
+    """Train a model for ``config.task`` on one or many images.
+
+    Parameters
+    ----------
+    images : array, Image, or list of them
+        2D or 3D images (any size); channels allowed with ``axes`` (e.g. "CYX").
+    labels : array or list, optional
+        segment: class ids (0 = unlabelled, 1..K); instance: instance masks
+        (0 = background); classify: class ids painted on objects; denoise:
+        clean images for supervised training (None = self-supervised).
+    config : TrainConfig
+    image_classes : list of int, optional
+        classify: one class id (1..K) per image (image-level labels).
+    cancel : CancelToken, optional
+    checkpoint : path, optional
+        Where the best model is written (atomically) whenever it improves.
+    """
+
+    def __init__(self, images, labels=None, config: TrainConfig | None = None, *, axes=None,
+                 image_classes=None, cancel: CancelToken | None = None, checkpoint=None):
+        self.config = config or TrainConfig()
+        cfg = self.config
+        self.cancel = cancel if cancel is not None else CancelToken()
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        imgs = _as_list(images)
+        if not imgs:
+            raise ValueError("no training images given")
+        arrays, spatial = zip(*(to_channel_first(im, axes) for im in imgs))
+        if len(set(spatial)) > 1 or len({a.shape[0] for a in arrays}) > 1:
+            raise ValueError("all training images need the same axes and number of channels")
+        self.axes, ndim, channels = spatial[0], len(spatial[0]), arrays[0].shape[0]
+        normed = [normalize_image(a, cfg.normalization) for a in arrays]
+        self.images = [n for n, _ in normed]
+        self.norm_params = [p for _, p in normed]
+        labels = _as_list(labels)
+        if labels is not None and len(labels) != len(imgs):
+            raise ValueError(f"got {len(imgs)} images but {len(labels)} label images")
+        model_kw = self._model_defaults(ndim, channels)
+        model_kw.update(cfg.model_kwargs)
+        probe = build_model(cfg.model, **model_kw)
+        multiple = probe.size_multiple
+        shapes = [im.shape[1:] for im in self.images]
+        self.class_names = list(cfg.class_names or [])
+        self.task = self._make_task(labels, image_classes, ndim, multiple, shapes, model_kw)
+        self.model_kw = model_kw
+        self.net = build_model(cfg.model, **model_kw)
+        self.history: list[dict] = []
+        self._best_state = None
+
+    # -- setup ------------------------------------------------------------------
+    def _model_defaults(self, ndim, channels):
+        cfg = self.config
+        if cfg.task == "classify":
+            return dict(in_channels=channels, ndim=ndim, num_classes=2)
+        if cfg.task == "denoise":
+            return dict(in_channels=channels, ndim=ndim, depth=2, base_width=16)
+        return dict(in_channels=channels, ndim=ndim, depth=3 if ndim == 2 else 2, base_width=16)
+
+    def _patch(self, ndim, multiple, shapes):
+        cfg = self.config
+        if cfg.patch_size:
+            return check_patch(cfg.patch_size, ndim, multiple)
+        return default_patch(shapes, ndim, multiple)
+
+    def _make_task(self, labels, image_classes, ndim, multiple, shapes, model_kw):
+        cfg = self.config
+        if cfg.task in ("segment", "instance"):
+            if labels is None:
+                raise ValueError(f"task {cfg.task!r} needs labels")
+            labs = [labels_spatial(lab, s) for lab, s in zip(labels, shapes)]
+            self.patch = self._patch(ndim, multiple, shapes)
+            if cfg.task == "segment":
+                k = num_classes_of(labs)
+                targets = [semantic_targets(lab) for lab in labs]
+                self.class_names = self.class_names or [f"class {i}" for i in range(1, k + 1)]
+            else:
+                if not any(lab.any() for lab in labs):
+                    raise ValueError("instance masks are empty: paint at least one object")
+                k = 3
+                targets = [instance_targets(lab) for lab in labs]
+                self.class_names = list(INSTANCE_CLASSES)
+                if cfg.class_weights is None:
+                    cfg.class_weights = [1.0, 1.0, 2.0]
+            model_kw["out_channels"] = k
+            return DenseTask(self.images, targets, self.patch, cfg, self.rng, k)
+        if cfg.task == "denoise":
+            self.patch = self._patch(ndim, multiple, shapes)
+            clean = None
+            if labels is not None:
+                clean = [to_channel_first(c, None if c.ndim == ndim else None)[0] for c in
+                         [np.asarray(getattr(lab, "data", lab)) for lab in labels]]
+                clean = [normalize_image(c, cfg.normalization)[0] for c in clean]
+            return DenoiseTask(self.images, clean, self.patch, cfg, self.rng)
+        return self._classify_task(labels, image_classes, ndim, multiple, model_kw)
+
+    def _classify_task(self, labels, image_classes, ndim, multiple, model_kw):
+        cfg = self.config
+        crops, classes = [], []
+        if image_classes is not None:
+            if len(image_classes) != len(self.images):
+                raise ValueError(f"got {len(self.images)} images but {len(image_classes)} image classes")
+            self.patch = self._patch(ndim, multiple, [im.shape[1:] for im in self.images])
+            from .sampling import PatchSampler
+            for im, c in zip(self.images, image_classes):
+                sampler = PatchSampler([im], [None], self.patch, self.rng)
+                crops += [sampler.sample()[0] for _ in range(8)]
+                classes += [int(c)] * 8
+        elif labels is not None:
+            labs = [labels_spatial(lab, im.shape[1:]) for lab, im in zip(labels, self.images)]
+            size = (cfg.crop_size,) * ndim if cfg.crop_size else object_size(labs[0], multiple)
+            self.patch = check_patch(size, ndim, multiple)
+            for im, lab in zip(self.images, labs):
+                c, k = object_crops(im, lab, self.patch)
+                crops += c
+                classes += k
+        else:
+            raise ValueError("classification needs image_classes (one per image) or object labels")
+        if not crops:
+            raise ValueError("labels are empty: paint at least one object per class")
+        k = max(classes)
+        if k < 2:
+            raise ValueError("classification needs at least two classes (ids 1 and 2)")
+        model_kw["num_classes"] = k
+        self.class_names = self.class_names or [f"class {i}" for i in range(1, k + 1)]
+        return ClassifyTask(crops, [c - 1 for c in classes], cfg, self.rng, k)
+
+    # -- loop -------------------------------------------------------------------
+    def _lr(self, progress: float) -> float:
+        cfg = self.config
+        if cfg.schedule == "constant":
+            return cfg.lr
+        warm = min(1.0, progress / cfg.warmup) if cfg.warmup > 0 else 1.0
+        return cfg.lr * warm * max(0.02, 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+    def run(self) -> Iterator[Progress]:
+        """Train, yielding a ``Progress`` event after every step and every epoch."""
+        cfg, net, task = self.config, self.net, self.task
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        total = cfg.epochs * cfg.steps_per_epoch
+        start = time.perf_counter()
+        best_loss, best_epoch, bad_epochs = math.inf, None, 0
+        step, stop = 0, ""
+        for epoch in range(1, cfg.epochs + 1):
+            net.train()
+            losses = []
+            for _ in range(cfg.steps_per_epoch):
+                elapsed = time.perf_counter() - start
+                frac = step / total
+                if cfg.time_budget:
+                    frac = max(frac, elapsed / cfg.time_budget)
+                lr = self._lr(frac)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                x, aux = task.batch()
+                loss = task.loss(net(x), aux)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"training diverged at step {step} (loss {value}); "
+                                             "lower the learning rate")
+                losses.append(value)
+                step += 1
+                elapsed = time.perf_counter() - start
+                yield Progress("step", epoch, cfg.epochs, step, total, value, lr, elapsed,
+                               metric_name=task.metric_name, best_epoch=best_epoch)
+                if self.cancel.cancelled:
+                    stop = "cancelled"
+                    break
+                if cfg.time_budget and elapsed >= cfg.time_budget:
+                    stop = "time budget reached"
+                    break
+            val_loss, metric = self._validate()
+            record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)) if losses else None,
+                      "val_loss": val_loss, "val_metric": metric, "lr": lr,
+                      "elapsed": time.perf_counter() - start}
+            self.history.append(record)
+            score = val_loss if val_loss is not None else record["loss"]
+            if score is not None and score < best_loss:
+                best_loss, best_epoch, bad_epochs = score, epoch, 0
+                self._keep_best()
+            else:
+                bad_epochs += 1
+            yield Progress("epoch", epoch, cfg.epochs, step, total, record["loss"] or float("nan"), lr,
+                           record["elapsed"], val_loss, metric, task.metric_name, best_epoch)
+            if not stop and cfg.patience is not None and bad_epochs > cfg.patience:
+                stop = f"early stopping (no improvement for {cfg.patience} epochs)"
+            if stop:
+                break
+        self._restore_best()
+        kind = "cancelled" if stop == "cancelled" else "done"
+        yield Progress(kind, len(self.history), cfg.epochs, step, total,
+                       self.history[-1]["loss"] if self.history else float("nan"), lr,
+                       time.perf_counter() - start, best_epoch=best_epoch, message=stop or "finished")
+
+    def _validate(self):
+        self.net.eval()
+        with torch.no_grad():
+            result = self.task.validate(self.net)
+        self.net.train()
+        return result
+
+    def _keep_best(self) -> None:
+        self._best_state = {k: v.numpy().copy() for k, v in self.net.state_dict().items()}
+        if self.checkpoint is not None:
+            self._restore_into_copy_and_save()
+
+    def _restore_into_copy_and_save(self) -> None:
+        save_model(self.result, self.checkpoint)
+
+    def _restore_best(self) -> None:
+        if self._best_state is not None:
+            self.net.load_state_dict({k: torch.from_numpy(v) for k, v in self._best_state.items()})
+        self.net.eval()
+
+    @property
+    def result(self) -> BioimgModel:
+        """The model with its metadata (best weights once ``run`` has finished)."""
+        cfg = self.config
+        info = ModelInfo(task=cfg.task, architecture=cfg.model, config=dict(self.model_kw),
+                         axes=self.axes, patch_size=list(self.patch),
+                         normalization=dict(cfg.normalization), class_names=self.class_names,
+                         history=list(self.history),
+                         extra={"train_normalization": self.norm_params, "seed": cfg.seed})
+        return BioimgModel(self.net, info)
+
+
+def fit(images, labels=None, config: TrainConfig | None = None, *, progress=None, **kwargs) -> BioimgModel:
+    """Train to the end and return the model; ``progress(event)`` sees every event."""
+    trainer = Trainer(images, labels, config, **kwargs)
+    for event in trainer.run():
+        if progress is not None:
+            progress(event)
+    return trainer.result
