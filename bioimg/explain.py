@@ -57,7 +57,7 @@ def saliency(model: BioimgModel, image, *, axes: str | None = None, target: int 
 def _score(model: BioimgModel, out, target, region):
     task = model.info.task
     if task == "classify":
-        cls = int(out.numpy()[0].argmax()) if target is None else int(target) - 1
+        cls = int(out.detach().numpy()[0].argmax()) if target is None else int(target) - 1
         return out[0, cls]
     if task == "denoise":
         sel = out[0]
@@ -65,7 +65,7 @@ def _score(model: BioimgModel, out, target, region):
     logits = out[0]
     k = logits.shape[0]
     if target is None:  # explain the predicted class of every (foreground) pixel
-        pred = logits.numpy().argmax(0)
+        pred = logits.detach().numpy().argmax(0)
         weights = (np.arange(k).reshape((k,) + (1,) * pred.ndim) == pred[None]).astype(np.float32)
         if task == "instance":
             weights[0] = 0

@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "bioimg.cli.info",
     "bioimg.cli.preprocess",
     "bioimg.cli.evaluate",
+    "bioimg.cli.gui",
 )
 
 

@@ -73,7 +73,7 @@ class Trainer:
         if labels is not None and len(labels) != len(imgs):
             raise ValueError(f"got {len(imgs)} images but {len(labels)} label images")
         model_kw = self._model_defaults(ndim, channels)
-        model_kw.update(cfg.model_kwargs)
+        model_kw.update(_size_options(cfg.model, cfg.model_kwargs))
         probe = build_model(cfg.model, **model_kw)
         multiple = probe.size_multiple
         shapes = [im.shape[1:] for im in self.images]
@@ -261,6 +261,16 @@ class Trainer:
                          history=list(self.history),
                          extra={"train_normalization": self.norm_params, "seed": cfg.seed})
         return BioimgModel(self.net, info)
+
+
+def _size_options(model: str, kwargs: dict) -> dict:
+    """Let ``depth``/``base_width`` size a classifier too (widths w, 2w, 4w, ...)."""
+    kwargs = dict(kwargs)
+    if model == "classifier" and ("depth" in kwargs or "base_width" in kwargs):
+        depth = int(kwargs.pop("depth", 3))
+        width = int(kwargs.pop("base_width", 16))
+        kwargs.setdefault("widths", [width * 2 ** i for i in range(depth)])
+    return kwargs
 
 
 def fit(images, labels=None, config: TrainConfig | None = None, *, progress=None, **kwargs) -> BioimgModel:

@@ -1,0 +1,1 @@
+"""The dockable widgets: one module per widget, sharing :mod:`._base`."""
