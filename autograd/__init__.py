@@ -112,3 +112,4 @@ def get_num_threads() -> int:
 from . import utils  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
+from . import nn  # noqa: E402,F401
