@@ -17,15 +17,12 @@ import json
 import sys
 import warnings
 
-import numpy as np
 from tqdm import tqdm
 
-from bioimg.io import Image, read, write
-from bioimg.preprocess import anisotropic_diffusion, normalize, rescale_to_isotropic
+from bioimg.io import read, write
+from bioimg.preprocess import preprocess_image
 
 from . import CLIError
-
-_SPATIAL = "ZYX"
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -80,57 +77,24 @@ def _check(args: argparse.Namespace) -> None:
         raise CLIError(f"need 0 <= --pmin < --pmax <= 100, got {pmin} and {pmax}")
 
 
-def _spatial_last(image: Image) -> tuple[np.ndarray, str]:
-    """Data with the non-spatial axes (T, C) first, and that axes order."""
-    order = [a for a in image.axes if a not in _SPATIAL] + [a for a in image.axes if a in _SPATIAL]
-    perm = [image.axes.index(a) for a in order]
-    return np.transpose(image.data, perm), "".join(order)
-
-
 def run(args: argparse.Namespace) -> int:
     """Read, process and write; print what was done."""
     _check(args)
     image = read(args.input)
-    if image.data.dtype.kind not in "biuf":
-        raise CLIError(f"{args.input}: cannot preprocess data of dtype {image.data.dtype}")
-    data, axes = _spatial_last(image)
-    spacing = image.spacing
-    lead = len(axes) - len(image.spatial_axes)
-    done = []
-    if args.isotropic:
-        data, spacing = rescale_to_isotropic(data, spacing, order=1)
-        done.append("isotropic " + "x".join(f"{s:g}" for s in spacing))
+    diffusion = normalization = None
     if args.diffusion:
-        data = _diffuse(data, spacing, lead, args)
-        done.append("diffusion")
-    params = None
+        diffusion = {"niter": 10 if args.niter is None else args.niter,
+                     "kappa": 50.0 if args.kappa is None else args.kappa,
+                     "gamma": 0.1 if args.gamma is None else args.gamma,
+                     "option": 1 if args.option is None else args.option}
     if args.normalize != "none":
-        kw = {}
+        normalization = {"method": args.normalize}
         if args.normalize == "percentile":
-            kw = {"pmin": 1.0 if args.pmin is None else args.pmin,
-                  "pmax": 99.8 if args.pmax is None else args.pmax}
+            normalization.update(pmin=1.0 if args.pmin is None else args.pmin,
+                                 pmax=99.8 if args.pmax is None else args.pmax)
         if args.normalize in ("percentile", "minmax"):
-            kw["clip"] = args.clip
-        chan = axes.index("C") if "C" in axes else None
-        data, params = normalize(data, args.normalize, axis=chan, **kw)
-        done.append(f"normalize {args.normalize}")
-    out = np.transpose(data, [axes.index(a) for a in image.axes])  # back to the file's axes
-    meta = dict(image.metadata)
-    if params is not None:
-        meta["normalization"] = params
-    path = write(args.output, image.with_data(np.ascontiguousarray(out), spacing=spacing, metadata=meta))
-    print(f"{path}: {' x '.join(map(str, out.shape))} {out.dtype}; {', '.join(done) or 'copied'}")
-    if params is not None:
-        print("normalization: " + json.dumps(params))
-    return 0
-
-
-def _diffuse(data: np.ndarray, spacing: tuple[float, ...], lead: int,
-             args: argparse.Namespace) -> np.ndarray:
-    """Diffusion per channel/time point with a tqdm bar; warnings as one line."""
-    # kappa and gamma keep their per-pixel meaning: spacing relative to the finest axis
-    rel = tuple(s / min(spacing) for s in spacing)
-    niter = 10 if args.niter is None else args.niter
+            normalization["clip"] = args.clip
+    niter = diffusion["niter"] if diffusion else 0
     with tqdm(total=niter, desc="diffusion", unit="it", file=sys.stderr, mininterval=0.2,
               dynamic_ncols=True, disable=niter == 0) as bar:
         def progress(i: int, total: int) -> None:
@@ -138,11 +102,18 @@ def _diffuse(data: np.ndarray, spacing: tuple[float, ...], lead: int,
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
-            out = anisotropic_diffusion(
-                data, niter=niter, kappa=50.0 if args.kappa is None else args.kappa,
-                gamma=0.1 if args.gamma is None else args.gamma,
-                option=1 if args.option is None else args.option, spacing=rel,
-                axis=tuple(range(lead)) or None, progress=progress)
+            try:
+                result, params = preprocess_image(image, isotropic=args.isotropic, diffusion=diffusion,
+                                                  normalization=normalization, progress=progress)
+            except ValueError as exc:
+                raise CLIError(f"{args.input}: {exc}") from None
     for w in caught:
         print(f"bioimg preprocess: warning: {w.message}", file=sys.stderr)
-    return out
+    done = [("isotropic " + "x".join(f"{s:g}" for s in result.spacing)) if args.isotropic else "",
+            "diffusion" if diffusion else "", f"normalize {args.normalize}" if normalization else ""]
+    path = write(args.output, result)
+    out = result.data
+    print(f"{path}: {' x '.join(map(str, out.shape))} {out.dtype}; {', '.join(d for d in done if d) or 'copied'}")
+    if params is not None:
+        print("normalization: " + json.dumps(params))
+    return 0

@@ -9,6 +9,7 @@ parameters they used, so a trained model can repeat them
 from ._diffusion import anisotropic_diffusion, stability_limit
 from ._normalize import (apply_normalization, normalize, normalize_minmax, normalize_percentile,
                          normalize_zscore)
+from ._pipeline import preprocess_image
 from ._resample import rescale_to_isotropic
 from ._threshold import threshold, threshold_value
 
@@ -16,4 +17,5 @@ __all__ = [
     "anisotropic_diffusion", "stability_limit",
     "normalize", "normalize_percentile", "normalize_zscore", "normalize_minmax",
     "apply_normalization", "rescale_to_isotropic", "threshold", "threshold_value",
+    "preprocess_image",
 ]

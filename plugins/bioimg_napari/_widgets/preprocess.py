@@ -10,57 +10,12 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
 from napari.layers import Image as ImageLayer
 
+from bioimg.preprocess import preprocess_image
+
 from .._layers import add_result, layer_to_image, result_kwargs
 from ._base import BioimgWidget, InputError
 
 NORMALIZATIONS = ("none", "percentile", "zscore", "minmax")
-_SPATIAL = "ZYX"
-
-
-def preprocess_image(image, *, isotropic: bool = False, diffusion: dict | None = None,
-                     normalization: dict | None = None, progress=None, cancel=None) -> tuple[np.ndarray, tuple]:
-    """Run the ``bioimg.preprocess`` steps the CLI runs, in its order.
-
-    Parameters
-    ----------
-    image : bioimg.io.Image
-    isotropic : bool
-        ``rescale_to_isotropic(order=1)`` first (cubic voxels of the finest spacing).
-    diffusion : dict or None
-        ``anisotropic_diffusion`` options (``niter``, ``kappa``, ``gamma``,
-        ``option``) plus ``use_spacing`` (default True: spacing relative to
-        the finest axis, as the CLI); None skips the step.
-    normalization : dict or None
-        ``method`` and the options of ``normalize`` (``pmin``, ``pmax``, ``clip``).
-    progress, cancel : callable, optional
-        Passed to the diffusion (``progress(i, niter)``, ``cancel() -> bool``).
-
-    Returns
-    -------
-    data : numpy.ndarray
-        float32, the image's axes.
-    spacing : tuple of float
-        The voxel spacing of ``data`` (changed by ``isotropic``).
-    """
-    from bioimg.preprocess import anisotropic_diffusion, normalize, rescale_to_isotropic
-
-    order = [a for a in image.axes if a not in _SPATIAL] + [a for a in image.axes if a in _SPATIAL]
-    data = np.transpose(np.asarray(image.data), [image.axes.index(a) for a in order])
-    lead = len(order) - image.ndim_spatial
-    spacing = tuple(image.spacing)
-    if isotropic:
-        data, spacing = rescale_to_isotropic(data, spacing, order=1)
-    if diffusion is not None:
-        opts = dict(diffusion)
-        rel = tuple(s / min(spacing) for s in spacing) if opts.pop("use_spacing", True) else None
-        data = anisotropic_diffusion(data, spacing=rel, axis=tuple(range(lead)) or None, progress=progress,
-                                     cancel=cancel, **opts)
-    if normalization is not None:
-        opts = dict(normalization)
-        data, _params = normalize(data, opts.pop("method"), axis=order.index("C") if "C" in order else None,
-                                  **opts)
-    out = np.transpose(np.asarray(data), [order.index(a) for a in image.axes])
-    return np.ascontiguousarray(out, dtype=np.float32), tuple(float(s) for s in spacing)
 
 
 class PreprocessWidget(BioimgWidget):
@@ -102,7 +57,7 @@ class PreprocessWidget(BioimgWidget):
         self.clip.enabled = self.method.value in ("percentile", "minmax")
 
     def parameters(self) -> dict:
-        """Keyword arguments of :func:`preprocess_image` from the form (raises InputError)."""
+        """Keyword arguments of :func:`bioimg.preprocess.preprocess_image` from the form (raises InputError)."""
         diffusion = None
         if self.diffusion.value:
             diffusion = {"niter": self.niter.value, "kappa": self.kappa.value, "gamma": self.gamma.value,
@@ -129,7 +84,9 @@ class PreprocessWidget(BioimgWidget):
         params = self.parameters()
 
         def show(result: tuple) -> None:
-            data, spacing = result
+            processed, _params = result
+            data = np.asarray(processed.data, dtype=np.float32)
+            spacing = processed.spacing
             kw = result_kwargs(layer, image)
             kw["scale"] = spacing  # the result covers the spatial axes (colour stays last for RGB)
             if image.axes.endswith("C"):
