@@ -11,11 +11,12 @@ from ._normalize import (apply_normalization, normalize, normalize_minmax, norma
                          normalize_zscore)
 from ._pipeline import preprocess_image
 from ._resample import rescale_to_isotropic
+from ._sobel import corr2d, sobel
 from ._threshold import threshold, threshold_value
 
 __all__ = [
     "anisotropic_diffusion", "stability_limit",
     "normalize", "normalize_percentile", "normalize_zscore", "normalize_minmax",
     "apply_normalization", "rescale_to_isotropic", "threshold", "threshold_value",
-    "preprocess_image",
+    "preprocess_image", "sobel", "corr2d",
 ]
