@@ -5,10 +5,13 @@ from ...ops._unary import (elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_re
 from ...ops._reduce import log_softmax, softmax  # noqa: F401
 from ._activation import *  # noqa: F401,F403
 from ._conv import *  # noqa: F401,F403
+from ._conv_transpose import *  # noqa: F401,F403
+from ._fold import *  # noqa: F401,F403
 from ._dropout import *  # noqa: F401,F403
 from ._linear import *  # noqa: F401,F403
 from ._loss import *  # noqa: F401,F403
 from ._norm import *  # noqa: F401,F403
 from ._pool import *  # noqa: F401,F403
+from ._adaptive_pool import *  # noqa: F401,F403
 from ._rnn import *  # noqa: F401,F403
 from ._upsample import *  # noqa: F401,F403
