@@ -119,11 +119,11 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, **kwargs) -> None:
     Examples
     --------
     >>> import io
-    >>> import autograd as torch
+    >>> import autograd
     >>> buf = io.BytesIO()
-    >>> torch.save({"w": torch.ones(2), "step": 3, "betas": (0.9, 0.999)}, buf)
+    >>> autograd.save({"w": autograd.ones(2), "step": 3, "betas": (0.9, 0.999)}, buf)
     >>> _ = buf.seek(0)
-    >>> torch.load(buf)
+    >>> autograd.load(buf)
     {'w': tensor([1., 1.]), 'step': 3, 'betas': (0.9, 0.999)}
     """
     enc = _Encoder()

@@ -22,8 +22,10 @@ _COMMAND_MODULES = (
     "bioimg.cli.info",
     "bioimg.cli.preprocess",
     "bioimg.cli.evaluate",
-    "bioimg.cli.gui",
 )
+# Front ends (the napari plugin's ``gui``) add subcommands through this entry-point
+# group, so this package never imports them.
+ENTRY_POINT_GROUP = "bioimg.commands"
 
 
 class CLIError(Exception):
@@ -45,7 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    for ep in _plugin_commands():
+        try:
+            ep.load()(sub)
+        except ImportError:  # a broken optional front end must not break the CLI
+            continue
     return parser
+
+
+def _plugin_commands():
+    from importlib.metadata import entry_points
+
+    return entry_points(group=ENTRY_POINT_GROUP)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ def test_entry_point_declared():
 
 
 def test_gui_subcommand_parses_without_importing_napari():
-    gui = importlib.import_module("bioimg.cli.gui")
+    gui = importlib.import_module("bioimg_napari._cli")
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
     gui.register(sub)
@@ -53,7 +53,14 @@ def test_gui_subcommand_parses_without_importing_napari():
 
 def test_gui_missing_file_is_a_cli_error(tmp_path):
     from bioimg.cli import CLIError
-    from bioimg.cli.gui import run
+    from bioimg_napari._cli import run
 
     with pytest.raises(CLIError, match="no such file"):
         run(argparse.Namespace(files=[str(tmp_path / "missing.tif")], sample=None))
+
+
+def test_bioimg_cli_gets_gui_from_the_plugin_entry_point():
+    from bioimg.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert "gui" in sub.choices

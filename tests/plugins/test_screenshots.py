@@ -168,7 +168,7 @@ def test_bioimg_gui_command_opens_files_and_sample(viewer, monkeypatch):
     import napari
 
     import bioimg_napari
-    from bioimg.cli.gui import run
+    from bioimg_napari._cli import run
     from bioimg.sample import sample_paths
 
     monkeypatch.setattr(napari, "run", lambda *a, **k: None)  # do not block in the event loop

@@ -1,7 +1,8 @@
 """``bioimg gui [FILE...]``: open napari with the bioimg widgets docked.
 
-napari is imported only when the command runs, so the rest of the CLI works
-without the GUI extras (``pip install 'bioimg[napari]'``).
+The plugin contributes this subcommand to the ``bioimg`` CLI through the
+``bioimg.commands`` entry point, so ``bioimg`` itself never imports napari.
+napari is imported only when the command runs.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the GUI; returns 0 when the window is closed."""
-    from . import CLIError
+    from bioimg.cli import CLIError
 
     try:
         import napari
