@@ -32,24 +32,34 @@ def class_labels(probs: np.ndarray) -> np.ndarray:
 
 
 def instances_from_probs(probs: np.ndarray, threshold: float = 0.5, seed_threshold: float = 0.5,
-                         min_size: int = 10, spacing=None) -> np.ndarray:
+                         min_size: int = 10, split_height: float = 1.0, spacing=None) -> np.ndarray:
     """Instance labels from (background, interior, boundary) probabilities.
 
-    Seeds are connected components of confident interior pixels; they grow
-    by watershed on the interior probability through the foreground (interior
-    + boundary > ``threshold``), which splits touching objects along their
-    boundary. Objects smaller than ``min_size`` pixels are removed.
+    The predicted interior (probability > ``seed_threshold``) separates most
+    touching objects along their boundary; objects that still touch are split
+    at the regional maxima of the interior's (lightly smoothed) distance
+    transform that rise at least ``split_height`` pixels above their saddle
+    (h-maxima: independent of object size). Seeds grow by watershed on that
+    distance through the foreground (interior + boundary > ``threshold``);
+    objects smaller than ``min_size`` pixels are removed.
     """
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import relabel_sequential
+
     interior, boundary = probs[1], probs[2]
     foreground = (interior + boundary) > threshold
-    seeds_mask = interior > seed_threshold
-    seeds_mask = remove_small(seeds_mask, max(1, min_size // 4))
-    seeds, n = ndi.label(seeds_mask)
+    inner = remove_small(interior > seed_threshold, max(1, min_size // 4))
+    comps, n = ndi.label(inner)
     if n == 0:
         return np.zeros(interior.shape, dtype=np.uint16)
-    labels = watershed(-interior, markers=seeds, mask=foreground)
+    dist = ndi.distance_transform_edt(inner, sampling=spacing).astype(np.float32)
+    peaks = h_maxima(ndi.gaussian_filter(dist, 1.0), split_height) > 0
+    markers, n_peaks = ndi.label(peaks & inner)
+    unseeded = np.setdiff1d(np.arange(1, n + 1), comps[markers > 0])
+    for k, comp in enumerate(unseeded, start=n_peaks + 1):  # objects too thin for a maximum
+        markers[comps == comp] = k
+    labels = watershed(-dist, markers=markers, mask=foreground)
     labels = remove_small(labels, min_size)
-    from skimage.segmentation import relabel_sequential
     labels = relabel_sequential(labels)[0]
     dtype = np.uint16 if labels.max() < 65535 else np.uint32
     return labels.astype(dtype)

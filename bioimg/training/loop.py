@@ -117,7 +117,7 @@ class Trainer:
                 targets = [instance_targets(lab) for lab in labs]
                 self.class_names = list(INSTANCE_CLASSES)
                 if cfg.class_weights is None:
-                    cfg.class_weights = [1.0, 1.0, 2.0]
+                    cfg.class_weights = [1.0, 1.0, 4.0]  # boundaries are rare but decide the split
             model_kw["out_channels"] = k
             return DenseTask(self.images, targets, self.patch, cfg, self.rng, k)
         if cfg.task == "denoise":
