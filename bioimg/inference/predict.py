@@ -81,7 +81,9 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
                           summary={"shape": list(den.shape)})
     probs = softmax(out, 0)
     if info.task == "instance":
-        labels = instances_from_probs(probs, threshold=threshold, min_size=min_size)
+        spacing = getattr(image, "spacing", None)  # anisotropic stacks: split in physical distances
+        rel = tuple(sp / min(spacing) for sp in spacing) if spacing and len(spacing) == model.ndim else None
+        labels = instances_from_probs(probs, threshold=threshold, min_size=min_size, spacing=rel)
         return Prediction("instance", labels=labels, probabilities=probs,
                           class_names=list(info.class_names), summary={"objects": int(labels.max())})
     labels = class_labels(probs)
