@@ -112,7 +112,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * node.num_outputs
-            grads = _run_pre_hooks(node, grads)
+            if node._pre_hooks or node._retained:
+                grads = _run_pre_hooks(node, grads)
             is_acc = isinstance(node, AccumulateGrad)
             if is_acc and grads[0] is not None and node.variable._hooks:
                 grads[0] = _leaf_hooks(node.variable, grads[0])  # also seen by autograd.grad
@@ -152,7 +153,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
 
 
 def _run_pre_hooks(node, grads):
-    hooks = getattr(node, "_pre_hooks", None)
+    hooks = node._pre_hooks
     if hooks:
         for index, fn in list(hooks):
             if index is None:
@@ -163,7 +164,7 @@ def _run_pre_hooks(node, grads):
                 new = fn(grads[index])
                 if new is not None:
                     grads[index] = new
-    retained = getattr(node, "_retained", None)
+    retained = node._retained
     if retained:
         for index, ref in retained.items():
             t = ref()
@@ -175,7 +176,7 @@ def _run_pre_hooks(node, grads):
 
 
 def _call_backward(node, grads, anomaly):
-    if getattr(node, "_freed", False):
+    if node._freed:
         raise RuntimeError(_FREED_MSG)
     if node.num_outputs > 1:
         grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(grads)]
@@ -186,7 +187,7 @@ def _call_backward(node, grads, anomaly):
         for i, g in enumerate(out):
             if g is not None and np.isnan(g._data).any():
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
-    post = node.__dict__.get("_post_hooks") if hasattr(node, "__dict__") else None
+    post = node._post_hooks
     if post:
         for fn in post:
             new = fn(out, tuple(grads))

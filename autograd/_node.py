@@ -22,8 +22,13 @@ _FREED_MSG = (
 class Node:
     """A recorded operation in the autograd graph (``tensor.grad_fn``)."""
 
-    __slots__ = ("next_functions", "_saved", "_versions", "_freed", "_pre_hooks",
-                 "_retained", "_out", "_out_meta", "__dict__", "__weakref__")
+    __slots__ = ("next_functions", "_saved", "_versions", "_out", "_out_meta", "__dict__", "__weakref__")
+    # Rarely set state lives in __dict__ with class defaults, so the engine reads
+    # it without the cost of a failed slot lookup on every node.
+    _freed = False
+    _pre_hooks = None
+    _retained = None
+    _post_hooks = None
     num_outputs = 1
     saves_output = False
     save_inputs: tuple = ()
@@ -41,7 +46,7 @@ class Node:
 
     @property
     def saved_tensors(self) -> tuple:
-        if getattr(self, "_freed", False):
+        if self._freed:
             raise RuntimeError(_FREED_MSG)
         saved = getattr(self, "_saved", ())
         for t, v in zip(saved, self._versions):
@@ -55,7 +60,7 @@ class Node:
 
     def output(self, index: int = 0):
         """The op's forward output, rebuilt as a Tensor attached to this node."""
-        if getattr(self, "_freed", False):
+        if self._freed:
             raise RuntimeError(_FREED_MSG)
         from ._tensor import Tensor
         from ._grad_mode import is_grad_enabled
@@ -72,17 +77,19 @@ class Node:
 
     def release(self) -> None:
         """Free saved tensors after a backward without ``retain_graph``."""
-        self._freed = True
         self._saved = ()
         self._out = None
         d = self.__dict__
         if d:
             d.clear()
+        self._freed = True
 
     # -- hooks ----------------------------------------------------------
     def register_hook(self, fn):
         """Hook ``fn(grad_inputs, grad_outputs)`` run after this node's backward."""
-        hooks = self.__dict__.setdefault("_post_hooks", [])
+        hooks = self._post_hooks
+        if hooks is None:
+            hooks = self._post_hooks = []
         hooks.append(fn)
         return _RemovableHandle(hooks, fn)
 
@@ -91,18 +98,16 @@ class Node:
         return self._add_pre_hook(None, fn)
 
     def _add_pre_hook(self, index, fn):
-        try:
-            hooks = self._pre_hooks
-        except AttributeError:
+        hooks = self._pre_hooks
+        if hooks is None:
             hooks = self._pre_hooks = []
         entry = (index, fn)
         hooks.append(entry)
         return _RemovableHandle(hooks, entry)
 
     def _retain(self, index, tensor) -> None:
-        try:
-            r = self._retained
-        except AttributeError:
+        r = self._retained
+        if r is None:
             r = self._retained = {}
         r[index] = weakref.ref(tensor)
 

@@ -62,8 +62,11 @@ def nuclei(budget: float) -> dict:
 
 
 def _otsu(img):
+    """Otsu foreground without specks (objects < 15 px removed), as the anchor's pipeline."""
     from skimage.filters import threshold_otsu
-    return img > threshold_otsu(img)
+
+    from bioimg.inference.postprocess import remove_small
+    return remove_small(img > threshold_otsu(img), 15)
 
 
 def _mni():
