@@ -62,6 +62,7 @@ class Trainer:
         imgs = _as_list(images)
         if not imgs:
             raise ValueError("no training images given")
+        self._axes_arg = axes
         arrays, spatial = zip(*(to_channel_first(im, axes) for im in imgs))
         if len(set(spatial)) > 1 or len({a.shape[0] for a in arrays}) > 1:
             raise ValueError("all training images need the same axes and number of channels")
@@ -106,6 +107,7 @@ class Trainer:
                 raise ValueError(f"task {cfg.task!r} needs labels")
             labs = [labels_spatial(lab, s) for lab, s in zip(labels, shapes)]
             self.patch = self._patch(ndim, multiple, shapes)
+            weights = cfg.class_weights
             if cfg.task == "segment":
                 k = num_classes_of(labs)
                 targets = [semantic_targets(lab) for lab in labs]
@@ -116,17 +118,19 @@ class Trainer:
                 k = 3
                 targets = [instance_targets(lab) for lab in labs]
                 self.class_names = list(INSTANCE_CLASSES)
-                if cfg.class_weights is None:
-                    cfg.class_weights = [1.0, 1.0, 4.0]  # boundaries are rare but decide the split
+                weights = weights or [1.0, 1.0, 4.0]  # boundaries are rare but decide the split
             model_kw["out_channels"] = k
-            return DenseTask(self.images, targets, self.patch, cfg, self.rng, k)
+            return DenseTask(self.images, targets, self.patch, cfg, self.rng, k, weights)
         if cfg.task == "denoise":
             self.patch = self._patch(ndim, multiple, shapes)
             clean = None
-            if labels is not None:
-                clean = [to_channel_first(c, None if c.ndim == ndim else None)[0] for c in
-                         [np.asarray(getattr(lab, "data", lab)) for lab in labels]]
-                clean = [normalize_image(c, cfg.normalization)[0] for c in clean]
+            if labels is not None:  # supervised: clean images in the same layout as the noisy ones
+                clean = [normalize_image(to_channel_first(c, self._axes_arg)[0], cfg.normalization)[0]
+                         for c in labels]
+                for c, im in zip(clean, self.images):
+                    if c.shape != im.shape:
+                        raise ValueError(f"clean image shape {c.shape[1:]} does not match the noisy "
+                                         f"image {im.shape[1:]}")
             return DenoiseTask(self.images, clean, self.patch, cfg, self.rng)
         return self._classify_task(labels, image_classes, ndim, multiple, model_kw)
 

@@ -22,7 +22,7 @@ class DenseTask:
 
     metric_name = "mean IoU"
 
-    def __init__(self, images, targets, patch, config, rng, num_classes):
+    def __init__(self, images, targets, patch, config, rng, num_classes, class_weights=None):
         self.config, self.rng, self.patch = config, rng, patch
         self.num_classes = num_classes
         train_t, self.val_regions = split_validation(targets, patch, config.val_fraction, rng)
@@ -30,7 +30,7 @@ class DenseTask:
         if not any((t != IGNORE).any() for t in train_t):
             raise ValueError("no labelled pixels left for training: paint more labels")
         self.sampler = PatchSampler(images, train_t, patch, rng)
-        w = config.class_weights
+        w = class_weights
         self.weight = torch.tensor(np.asarray(w, dtype=np.float32)) if w else None
 
     def batch(self):

@@ -108,3 +108,14 @@ def test_bad_config():
         TrainConfig(task="paint")
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(epochs=0)
+
+
+def test_supervised_denoising_pairs_and_config_untouched(blobs2d):
+    image, _ = blobs2d
+    clean = np.full_like(image, 50.0)
+    clean[16:48, 16:48] = 200.0
+    cfg = _cfg(task="denoise", model_kwargs={"depth": 1, "base_width": 4})
+    model = fit(image, clean, cfg)
+    assert model.task == "denoise" and cfg.class_weights is None
+    with pytest.raises(ValueError, match="clean image shape"):
+        Trainer(image, clean[:32], _cfg(task="denoise"))
