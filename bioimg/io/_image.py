@@ -54,7 +54,10 @@ class Image:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.data, np.ndarray):
+        # Lazy arrays (dask, zarr) keep their laziness: anything with a shape,
+        # a dtype and numpy-style indexing is stored as is.
+        lazy = all(hasattr(self.data, a) for a in ("shape", "dtype", "ndim", "__getitem__"))
+        if not isinstance(self.data, np.ndarray) and not lazy:
             self.data = np.asarray(self.data)
         self.axes = check_axes(self.axes, self.data.ndim)
         n = len(spatial_axes(self.axes))

@@ -1,0 +1,19 @@
+"""Large images: lazy reading and chunk-wise preprocessing with dask.
+
+``read_lazy(path)`` opens an image as an :class:`~bioimg.io.Image` whose
+``data`` is a :class:`dask.array.Array` (TIFF / OME-TIFF pixels stay on
+disk until computed, through tifffile's zarr store). The ``*_chunked``
+functions run :mod:`bioimg.preprocess` chunk by chunk and give the same
+numbers as the in-memory functions on the whole array.
+
+Examples
+--------
+>>> from bioimg.scale import read_lazy, diffuse_chunked, normalize_percentile_chunked
+>>> img = read_lazy("big_stack.ome.tif")  # doctest: +SKIP
+>>> norm, params = normalize_percentile_chunked(img.data)  # doctest: +SKIP
+>>> smooth = diffuse_chunked(norm, niter=10, kappa=0.1, spacing=img.spacing)  # doctest: +SKIP
+"""
+from ._chunked import diffuse_chunked, normalize_percentile_chunked, percentiles_chunked
+from ._lazy import read_lazy
+
+__all__ = ["read_lazy", "diffuse_chunked", "percentiles_chunked", "normalize_percentile_chunked"]

@@ -1,0 +1,124 @@
+"""Open an image lazily: a :class:`~bioimg.io.Image` whose data is a dask array."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import tifffile
+
+from ..io import read
+from ..io._api import _TIFF_FAMILY, _TIFF_MAGIC
+from ..io._axes import from_tifffile_axes, spatial_axes, to_canonical, unsupported_dtype
+from ..io._errors import ImageReadError
+from ..io._image import Image, image_name
+from ..io._tiff import _check_complete, _physical_size, _restore_singletons, _tifffile_errors
+from ..io._units import sanitize_spacing
+
+__all__ = ["read_lazy"]
+
+
+def read_lazy(path: str | os.PathLike, *, series: int = 0) -> Image:
+    """Open an image without reading its pixels: ``data`` is a dask array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file or folder :func:`bioimg.io.read` accepts.
+    series : int, optional
+        Which series of a multi-series TIFF (or DICOM folder).
+
+    Returns
+    -------
+    Image
+        Same ``axes``, ``spacing``, ``unit``, ``name`` and ``metadata`` as
+        :func:`bioimg.io.read`; ``data`` is a :class:`dask.array.Array`.
+        TIFF / OME-TIFF pixels are read on demand, chunk by chunk (one chunk
+        per page, strip or tile group, as tifffile's zarr store exposes
+        them; pyramidal files give their full-resolution level). Other
+        formats (NIfTI, DICOM, folders) are read by :func:`bioimg.io.read`
+        and wrapped with ``dask.array.from_array``.
+
+    Notes
+    -----
+    :class:`~bioimg.io.Image` converts non-numpy data with ``np.asarray``
+    in its constructor (and so in ``Image.with_data``): keep working on
+    ``image.data`` (``image.data.map_blocks(...)``, ``.compute()``) rather
+    than building new Images from the dask array.
+
+    Examples
+    --------
+    >>> img = read_lazy("sample_data/nuclei3d_image.tif")  # doctest: +SKIP
+    >>> img.data  # doctest: +SKIP
+    dask.array<..., shape=(60, 256, 256), dtype=uint16, chunksize=(1, 256, 256), ...>
+    """
+    path = Path(os.fspath(path))
+    if path.is_file() and path.name.lower().endswith(_TIFF_FAMILY):
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic in _TIFF_MAGIC:
+            try:
+                return _read_tiff_lazy(path, int(series))
+            except ImageReadError:
+                raise
+            except Exception as exc:  # tifffile/zarr: a bad file to the caller
+                raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from exc
+    image = read(path, series=series)
+    return _lazy_image(image, da.from_array(image.data, chunks="auto"))
+
+
+def _lazy_image(image: Image, data: da.Array) -> Image:
+    """``image`` holding ``data`` (Image would otherwise np.asarray it)."""
+    image.data = data
+    return image
+
+
+def _read_tiff_lazy(path: Path, series: int) -> Image:
+    """The TIFF branch of :func:`read_lazy`: metadata as ``bioimg.io``, pixels lazy."""
+    size = path.stat().st_size
+    with _tifffile_errors() as errors, tifffile.TiffFile(path) as tif:
+        n = len(tif.series)
+        if errors:
+            raise ImageReadError(path, f"corrupt or truncated TIFF ({errors[0]})")
+        if n == 0:
+            raise ImageReadError(path, "TIFF file contains no images")
+        if not 0 <= series < n:
+            raise ImageReadError(path, f"series {series} does not exist (the file has {n})")
+        ser = tif.series[series]
+        reason = unsupported_dtype(ser.dtype)
+        if reason:
+            raise ImageReadError(path, reason)
+        try:
+            axes = from_tifffile_axes(ser.axes)
+        except ValueError as exc:
+            raise ImageReadError(path, exc) from None
+        _check_complete(path, ser, size)
+        spacing, unit, meta = _physical_size(tif, ser, series, axes)
+        shape, dtype = tuple(ser.shape), np.dtype(ser.dtype)
+        saved_axes = meta.pop("_saved_axes", None)
+    data = _zarr_dask(path, series)
+    if data.shape != shape:
+        if data.size != int(np.prod(shape)):
+            raise ImageReadError(path, f"corrupt TIFF (pixel data {data.shape} do not fill the series {shape})")
+        data = data.reshape(shape)
+    if data.dtype.byteorder not in "=|":  # as bioimg.io.read: native byte order
+        data = data.astype(dtype.newbyteorder("="))
+    data, axes, _ = to_canonical(data, axes)
+    data, axes = _restore_singletons(data, axes, saved_axes)
+    values = [spacing.get(a, 1.0) for a in spatial_axes(axes)]
+    # Validate with a zero-memory stand-in of the right shape, then swap in the dask array.
+    stand_in = np.broadcast_to(np.zeros((), data.dtype), data.shape)
+    image = Image(stand_in, axes, sanitize_spacing(values, len(values)), unit, image_name(path), meta)
+    return _lazy_image(image, data)
+
+
+def _zarr_dask(path: Path, series: int) -> da.Array:
+    """Full-resolution pixels of ``series`` as a dask array over tifffile's zarr store."""
+    import zarr
+
+    store = tifffile.imread(path, aszarr=True, series=series)
+    node = zarr.open(store, mode="r")
+    if not hasattr(node, "shape"):  # pyramid: a group of levels, "0" the largest
+        node = node["0"]
+    return da.from_zarr(node)
