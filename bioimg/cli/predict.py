@@ -1,10 +1,11 @@
 """``bioimg predict``: apply a .bioimg model to files, folders or globs."""
 from __future__ import annotations
 
+import functools
 import sys
-import time
 from pathlib import Path
 
+from . import CLIError
 from ._inputs import expand_inputs, parse_sizes, stem
 
 
@@ -32,41 +33,108 @@ def write_prediction(img, pred, out_dir: Path, name: str, probabilities: bool) -
     return written
 
 
+def expected_outputs(out_dir: Path, name: str, probabilities: bool) -> list[list[Path]]:
+    """Alternative output sets of one input: labels or denoised image (+ probabilities)."""
+    extra = [out_dir / f"{name}_probabilities.tif"] if probabilities else []
+    return [[out_dir / f"{name}_labels.tif"] + extra, [out_dir / f"{name}_denoised.tif"]]
+
+
+def outputs_exist(out_dir: Path, name: str, probabilities: bool) -> bool:
+    """True when the outputs of a previous run for ``name`` are all in ``out_dir``."""
+    return any(all(p.exists() for p in group) for group in expected_outputs(out_dir, name, probabilities))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(path: str):
+    """Load a model once per process (distributed workers get the path, not the model)."""
+    from bioimg.modelfile import load_model
+
+    return load_model(path)
+
+
+def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, min_size: int,
+                 probabilities: bool) -> dict:
+    """Read, predict and write one file; return its summary row.
+
+    Parameters
+    ----------
+    path : Path
+        Input image.
+    model : BioimgModel or str
+        A loaded model, or the path of a ``.bioimg`` file (loaded once per process).
+    out_dir : Path
+        Output folder.
+    tile, threshold, min_size, probabilities
+        As for :func:`bioimg.inference.predict` and :func:`write_prediction`.
+
+    Returns
+    -------
+    dict
+        ``file``, ``shape`` and, when the model gives them, ``objects`` or ``class``/``probability``.
+    """
+    from bioimg.inference import predict
+    from bioimg.io import read
+
+    if isinstance(model, (str, Path)):
+        model = _cached_model(str(model))
+    img = read(path)
+    pred = predict(model, img, tile=tile, threshold=threshold, min_size=min_size)
+    write_prediction(img, pred, out_dir, stem(path), probabilities)
+    row = {"file": path.name, "shape": "x".join(map(str, img.shape))}
+    if "objects" in pred.summary:
+        row["objects"] = pred.summary["objects"]
+    if "class" in pred.summary:
+        row["class"] = pred.summary["class"]
+        row["probability"] = round(pred.summary["probability"], 3)
+    return row
+
+
 def run(args) -> int:
     from tqdm import tqdm
 
-    from bioimg.inference import predict
-    from bioimg.io import read
     from bioimg.metrics import format_table
     from bioimg.modelfile import load_model
+    from bioimg.scale import run_batch
 
+    if args.workers < 1:
+        raise CLIError(f"--workers must be >= 1, got {args.workers}")
+    # Load here even for a cluster: a bad model file fails fast, before any work is sent.
     model = load_model(args.model)
     inputs = expand_inputs(args.inputs)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    skipped = set() if args.overwrite else {
+        p for p in inputs if outputs_exist(out_dir, stem(p), args.probabilities)}
+    todo = [p for p in inputs if p not in skipped]
+    fn = functools.partial(
+        predict_file, model=str(Path(args.model).resolve()) if args.scheduler else model,
+        out_dir=out_dir.resolve() if args.scheduler else out_dir, tile=parse_sizes(args.tile),
+        threshold=args.threshold, min_size=args.min_size, probabilities=args.probabilities)
+    with tqdm(total=len(todo), desc="predict", unit="file", file=sys.stderr,
+              disable=len(todo) < 2) as bar:
+        batch = run_batch([p.resolve() if args.scheduler else p for p in todo], fn, workers=args.workers,
+                          scheduler=args.scheduler, progress=lambda r: bar.update(1))
+    results = dict(zip(todo, batch))
     rows, failures = [], []
-    tile = parse_sizes(args.tile)
-    for path in tqdm(inputs, desc="predict", unit="file", file=sys.stderr, disable=len(inputs) < 2):
-        t0 = time.perf_counter()
-        try:
-            img = read(path)
-            pred = predict(model, img, tile=tile, threshold=args.threshold, min_size=args.min_size)
-            write_prediction(img, pred, out_dir, stem(path), args.probabilities)
-        except (ValueError, OSError) as exc:
-            failures.append(f"{path}: {exc}")
-            print(f"bioimg predict: error: {path}: {exc}", file=sys.stderr)
+    for path in inputs:
+        if path in skipped:
+            rows.append({"file": path.name, "status": "skipped (exists)"})
             continue
-        result = {"file": path.name, "shape": "x".join(map(str, img.shape)),
-                  "time_s": round(time.perf_counter() - t0, 2)}
-        if "objects" in pred.summary:
-            result["objects"] = pred.summary["objects"]
-        if "class" in pred.summary:
-            result["class"] = pred.summary["class"]
-            result["probability"] = round(pred.summary["probability"], 3)
-        rows.append(result)
+        res = results[path]
+        if res.ok:
+            rows.append({**res.value, "time_s": round(res.seconds, 2)})
+        else:
+            failures.append(f"{path}: {res.error}")
+            rows.append({"file": path.name, "time_s": round(res.seconds, 2), "status": "failed"})
     if rows:
-        print(format_table(rows))
-    print(f"{len(rows)} file(s) predicted into {out_dir}" + (f", {len(failures)} failed" if failures else ""))
+        print(format_table(rows, columns=[c for c in ("file", "shape", "time_s", "objects", "class",
+                                                       "probability", "status")
+                                          if any(c in r for r in rows)], floatfmt=".2f"))
+    done = len(todo) - len(failures)
+    print(f"{done} file(s) predicted into {out_dir}" + (f", {len(skipped)} skipped (exist)" if skipped else "")
+          + (f", {len(failures)} failed" if failures else ""))
+    for line in failures:
+        print(f"bioimg predict: error: {line}", file=sys.stderr)
     return 2 if failures else 0
 
 
@@ -79,4 +147,10 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=0.5, help="foreground probability threshold")
     p.add_argument("--min-size", type=int, default=10, help="smallest object kept (pixels)")
     p.add_argument("--probabilities", action="store_true", help="also write class probabilities")
+    b = p.add_argument_group("batch processing")
+    b.add_argument("--workers", type=int, default=1, help="files processed in parallel (threads; default 1)")
+    b.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a dask.distributed cluster, e.g. tcp://host:8786")
+    b.add_argument("--overwrite", action="store_true",
+                   help="predict again files whose outputs already exist in --output (default: skip them)")
     p.set_defaults(func=run)
