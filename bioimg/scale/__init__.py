@@ -13,7 +13,10 @@ Examples
 >>> norm, params = normalize_percentile_chunked(img.data)  # doctest: +SKIP
 >>> smooth = diffuse_chunked(norm, niter=10, kappa=0.1, spacing=img.spacing)  # doctest: +SKIP
 """
+from ._batch import BatchResult, run_batch
 from ._chunked import diffuse_chunked, normalize_percentile_chunked, percentiles_chunked
 from ._lazy import read_lazy
+from ._stream import predict_to_zarr
 
-__all__ = ["read_lazy", "diffuse_chunked", "percentiles_chunked", "normalize_percentile_chunked"]
+__all__ = ["run_batch", "BatchResult", "read_lazy", "diffuse_chunked", "percentiles_chunked", "normalize_percentile_chunked",
+           "predict_to_zarr"]
