@@ -12,12 +12,13 @@ from ._dtypes import prepare_for_write
 from ._errors import ImageReadError, ImageWriteError
 from ._folder import DICOM_SUFFIXES, TIFF_SUFFIXES, read_folder
 from ._image import Image
+from ._zarr import ZARR_SUFFIXES, read_zarr, write_zarr
 
 _TIFF_FAMILY = TIFF_SUFFIXES + (".btf", ".tf8", ".tf2", ".lsm", ".stk")
 _NIFTI_SUFFIXES = (".nii", ".nii.gz")
 _OME_SUFFIXES = (".ome.tif", ".ome.tiff")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_READABLE = ".tif .tiff .ome.tif .nii .nii.gz .dcm, or a folder of TIFF/DICOM files"
+_READABLE = ".tif .tiff .ome.tif .nii .nii.gz .dcm .zarr .ome.zarr, or a folder of TIFF/DICOM files"
 
 
 def read(path: str | os.PathLike, *, series: int = 0) -> Image:
@@ -27,9 +28,10 @@ def read(path: str | os.PathLike, *, series: int = 0) -> Image:
     ----------
     path : str or os.PathLike
         A TIFF / multi-page TIFF / ImageJ hyperstack / OME-TIFF, a NIfTI
-        ``.nii``/``.nii.gz``, a DICOM file (single- or multi-frame), or a
-        folder holding 2-D TIFF slices (a Z stack in natural name order) or
-        a DICOM series.
+        ``.nii``/``.nii.gz``, a DICOM file (single- or multi-frame), an
+        OME-Zarr / zarr store (``.ome.zarr``/``.zarr``: read lazily as a dask
+        array), or a folder holding 2-D TIFF slices (a Z stack in natural
+        name order) or a DICOM series.
     series : int, optional
         Which series of a multi-series TIFF, or of a folder holding several
         DICOM series (ordered by SeriesNumber).
@@ -68,6 +70,10 @@ def _read(path: Path, series: int) -> Image:
         raise ImageReadError(path, f"series must be a non-negative integer, got {series!r}")
     if not path.exists():
         raise ImageReadError(path, "no such file or directory")
+    if path.name.lower().endswith(ZARR_SUFFIXES):
+        if int(series) != 0:
+            raise ImageReadError(path, f"series {series} does not exist (the store holds one image)")
+        return read_zarr(path)
     if path.is_dir():
         return read_folder(path, int(series))
     size = path.stat().st_size
@@ -99,8 +105,8 @@ def _read(path: Path, series: int) -> Image:
 def _native_byte_order(image: Image) -> Image:
     """Big-endian files (DICOM, NIfTI) give native arrays; memmaps stay as stored."""
     data = image.data
-    if data.dtype.byteorder not in "=|" and not isinstance(data, np.memmap) \
-            and not isinstance(data.base, np.memmap):
+    if not data.dtype.isnative and not isinstance(data, np.memmap) \
+            and not isinstance(getattr(data, "base", None), np.memmap):  # dask/zarr: no .base
         image.data = data.astype(data.dtype.newbyteorder("="))
     return image
 
@@ -124,7 +130,8 @@ def write(path: str | os.PathLike, image: Image | np.ndarray, *, axes: str | Non
     path : str or os.PathLike
         ``.tif``/``.tiff`` (ImageJ hyperstack when ImageJ can open the dtype,
         else plain TIFF; both keep axes, spacing and unit), ``.ome.tif``/
-        ``.ome.tiff`` (OME PhysicalSize*), ``.nii``/``.nii.gz`` (axes
+        ``.ome.tiff`` (OME PhysicalSize*), ``.ome.zarr``/``.zarr`` (OME-NGFF
+        v0.5, chunked; numpy or dask data), ``.nii``/``.nii.gz`` (axes
         ``YX``, ``ZYX`` or ``TZYX``; zooms, units and affine kept).
     image : Image or numpy.ndarray
         What to write. A bare array needs ``axes`` unless it is 2-D (``YX``)
@@ -166,9 +173,11 @@ def write(path: str | os.PathLike, image: Image | np.ndarray, *, axes: str | Non
         kind = "tiff"
     elif name.endswith(_NIFTI_SUFFIXES):
         kind = "nifti"
+    elif name.endswith(ZARR_SUFFIXES):
+        kind = "zarr"
     else:
         raise ImageWriteError(path, f"unsupported extension '{path.suffix}' (writable: .tif .tiff .ome.tif "
-                              ".ome.tiff .nii .nii.gz)")
+                              ".ome.tiff .nii .nii.gz .zarr .ome.zarr)")
     try:
         img = _as_image(image, axes, spacing, unit)
         img = img.with_data(prepare_for_write(img.data))
@@ -176,6 +185,9 @@ def write(path: str | os.PathLike, image: Image | np.ndarray, *, axes: str | Non
         raise ImageWriteError(path, exc) from exc
     suffix = full_suffix(path, _OME_SUFFIXES + TIFF_SUFFIXES + _NIFTI_SUFFIXES)
     try:
+        if kind == "zarr":  # a directory: its own temporary-sibling-then-rename
+            write_zarr(path, img)
+            return path
         with atomic_output(path, suffix) as tmp:
             if kind == "nifti":
                 from ._nifti import write_nifti
@@ -201,7 +213,8 @@ def _as_image(image, axes, spacing, unit) -> Image:
             n = len([a for a in (axes or image.axes).upper() if a in "ZYX"])
             changes["spacing"] = _spacing(spacing, n)
         return image.with_data(image.data, **changes) if changes else image
-    data = np.asanyarray(image)
+    lazy = all(hasattr(image, a) for a in ("shape", "dtype", "ndim", "__getitem__"))
+    data = image if lazy and not isinstance(image, np.ndarray) else np.asanyarray(image)  # dask stays lazy
     if axes is None:
         if data.ndim not in (2, 3):
             raise ValueError(f"a {data.ndim}-D array needs axes=..., e.g. 'CZYX' or 'TZYX'")

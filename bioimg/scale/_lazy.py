@@ -65,7 +65,8 @@ def read_lazy(path: str | os.PathLike, *, series: int = 0) -> Image:
             except Exception as exc:  # tifffile/zarr: a bad file to the caller
                 raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from exc
     image = read(path, series=series)
-    return _lazy_image(image, da.from_array(image.data, chunks="auto"))
+    data = image.data if isinstance(image.data, da.Array) else da.from_array(image.data, chunks="auto")
+    return _lazy_image(image, data)
 
 
 def _lazy_image(image: Image, data: da.Array) -> Image:
