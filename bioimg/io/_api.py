@@ -21,7 +21,7 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _READABLE = ".tif .tiff .ome.tif .nii .nii.gz .dcm .zarr .ome.zarr, or a folder of TIFF/DICOM files"
 
 
-def read(path: str | os.PathLike, *, series: int = 0) -> Image:
+def read(path: str | os.PathLike, *, series: int = 0, lazy: bool = False) -> Image:
     """Read an image file or folder with its axes and voxel size.
 
     Parameters
@@ -35,6 +35,9 @@ def read(path: str | os.PathLike, *, series: int = 0) -> Image:
     series : int, optional
         Which series of a multi-series TIFF, or of a folder holding several
         DICOM series (ordered by SeriesNumber).
+    lazy : bool, optional
+        Return ``data`` as a dask array without reading the pixels (TIFF and
+        OME-TIFF through tifffile's zarr store; see ``bioimg.scale.read_lazy``).
 
     Returns
     -------
@@ -54,6 +57,10 @@ def read(path: str | os.PathLike, *, series: int = 0) -> Image:
     >>> img.axes, img.spacing, img.unit  # doctest: +SKIP
     ('ZYX', (0.29, 0.26, 0.26), 'micrometer')
     """
+    if lazy:
+        from bioimg.scale import read_lazy  # dask stays an import of the lazy path only
+
+        return read_lazy(path, series=series)
     path = Path(os.fspath(path))
     try:
         return _native_byte_order(_read(path, series))

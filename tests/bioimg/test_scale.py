@@ -142,3 +142,17 @@ def test_read_lazy_does_not_load_pixels(tmp_path):
     # a slice computes only its chunk
     np.testing.assert_array_equal(img.data[5].compute(), data[5])
     np.testing.assert_array_equal(img.data.compute(), data)
+
+
+def test_io_read_lazy_flag(tmp_path):
+    import dask.array as da
+    import numpy as np
+    import tifffile
+
+    from bioimg.io import read
+
+    arr = np.arange(4 * 16 * 16, dtype=np.uint16).reshape(4, 16, 16)
+    tifffile.imwrite(tmp_path / "s.tif", arr, imagej=True, resolution=(2, 2), metadata={"spacing": 3.0, "unit": "um"})
+    eager, lazy = read(tmp_path / "s.tif"), read(tmp_path / "s.tif", lazy=True)
+    assert isinstance(lazy.data, da.Array) and lazy.axes == eager.axes and lazy.spacing == eager.spacing
+    np.testing.assert_array_equal(lazy.data.compute(), eager.data)
