@@ -30,8 +30,12 @@ IMAGEJ_AXES_KEY = "bioimg_axes"
 _PLACEHOLDER_DPI = 72.0
 
 
-def read_tiff(path: Path, series: int = 0, *, allow_memmap: bool = True) -> Image:
-    """Read one series of a TIFF file as an :class:`Image` (see ``bioimg.io.read``)."""
+def read_tiff(path: Path, series: int = 0, *, allow_memmap: bool = True, loader=None) -> Image:
+    """Read one series of a TIFF file as an :class:`Image` (see ``bioimg.io.read``).
+
+    ``loader(path, series)``, when given, supplies the pixels instead (e.g. a
+    lazy dask array); the metadata and checks are the same either way.
+    """
     size = path.stat().st_size
     with _tifffile_errors() as errors, tifffile.TiffFile(path) as tif:
         n = len(tif.series)
@@ -53,13 +57,17 @@ def read_tiff(path: Path, series: int = 0, *, allow_memmap: bool = True) -> Imag
             raise ImageReadError(path, exc) from None
         _check_complete(path, ser, size)
         spacing, unit, meta = _physical_size(tif, ser, series, axes)
-        if allow_memmap and ser.dataoffset is not None and ser.nbytes >= MEMMAP_MIN_BYTES:
+        if loader is not None:
+            data = None
+        elif allow_memmap and ser.dataoffset is not None and ser.nbytes >= MEMMAP_MIN_BYTES:
             data = tifffile.memmap(path, series=series, mode="c")  # copy-on-write: never edits the file
         else:
             data = ser.asarray()
         if errors:
             raise ImageReadError(path, f"corrupt TIFF ({errors[0]})")
         saved_axes = meta.pop("_saved_axes", None)
+    if loader is not None:
+        data = loader(path, series)
     if data.shape != tuple(ser.shape):
         if data.size != ser.size:
             raise ImageReadError(path, f"corrupt TIFF (pixel data {data.shape} do not fill the series {ser.shape})")

@@ -5,16 +5,13 @@ import os
 from pathlib import Path
 
 import dask.array as da
-import numpy as np
 import tifffile
 
 from ..io import read
 from ..io._api import _TIFF_FAMILY, _TIFF_MAGIC
-from ..io._axes import from_tifffile_axes, spatial_axes, to_canonical, unsupported_dtype
 from ..io._errors import ImageReadError
-from ..io._image import Image, image_name
-from ..io._tiff import _check_complete, _physical_size, _restore_singletons, _tifffile_errors
-from ..io._units import sanitize_spacing
+from ..io._image import Image
+from ..io._tiff import read_tiff
 
 __all__ = ["read_lazy"]
 
@@ -66,52 +63,19 @@ def read_lazy(path: str | os.PathLike, *, series: int = 0) -> Image:
                 raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from exc
     image = read(path, series=series)
     data = image.data if isinstance(image.data, da.Array) else da.from_array(image.data, chunks="auto")
-    return _lazy_image(image, data)
-
-
-def _lazy_image(image: Image, data: da.Array) -> Image:
-    """``image`` holding ``data`` (Image would otherwise np.asarray it)."""
-    image.data = data
-    return image
+    return image.with_data(data)
 
 
 def _read_tiff_lazy(path: Path, series: int) -> Image:
-    """The TIFF branch of :func:`read_lazy`: metadata as ``bioimg.io``, pixels lazy."""
-    size = path.stat().st_size
-    with _tifffile_errors() as errors, tifffile.TiffFile(path) as tif:
-        n = len(tif.series)
-        if errors:
-            raise ImageReadError(path, f"corrupt or truncated TIFF ({errors[0]})")
-        if n == 0:
-            raise ImageReadError(path, "TIFF file contains no images")
-        if not 0 <= series < n:
-            raise ImageReadError(path, f"series {series} does not exist (the file has {n})")
-        ser = tif.series[series]
-        reason = unsupported_dtype(ser.dtype)
-        if reason:
-            raise ImageReadError(path, reason)
-        try:
-            axes = from_tifffile_axes(ser.axes)
-        except ValueError as exc:
-            raise ImageReadError(path, exc) from None
-        _check_complete(path, ser, size)
-        spacing, unit, meta = _physical_size(tif, ser, series, axes)
-        shape, dtype = tuple(ser.shape), np.dtype(ser.dtype)
-        saved_axes = meta.pop("_saved_axes", None)
+    """The TIFF branch of :func:`read_lazy`: ``bioimg.io``'s metadata and checks, pixels lazy."""
+    return read_tiff(path, series, loader=_native_zarr_dask)
+
+
+def _native_zarr_dask(path: Path, series: int) -> da.Array:
     data = _zarr_dask(path, series)
-    if data.shape != shape:
-        if data.size != int(np.prod(shape)):
-            raise ImageReadError(path, f"corrupt TIFF (pixel data {data.shape} do not fill the series {shape})")
-        data = data.reshape(shape)
     if data.dtype.byteorder not in "=|":  # as bioimg.io.read: native byte order
-        data = data.astype(dtype.newbyteorder("="))
-    data, axes, _ = to_canonical(data, axes)
-    data, axes = _restore_singletons(data, axes, saved_axes)
-    values = [spacing.get(a, 1.0) for a in spatial_axes(axes)]
-    # Validate with a zero-memory stand-in of the right shape, then swap in the dask array.
-    stand_in = np.broadcast_to(np.zeros((), data.dtype), data.shape)
-    image = Image(stand_in, axes, sanitize_spacing(values, len(values)), unit, image_name(path), meta)
-    return _lazy_image(image, data)
+        data = data.astype(data.dtype.newbyteorder("="))
+    return data
 
 
 def _zarr_dask(path: Path, series: int) -> da.Array:
