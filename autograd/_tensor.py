@@ -56,6 +56,8 @@ class Tensor:
 
     @classmethod
     def _make(cls, arr, requires_grad=False, grad_fn=None, output_nr=0, version=None):
+        # Every op result goes through here: the fields are set inline (not via
+        # ``_init``) because one extra call per tensor shows in per-op overhead.
         if type(arr) is not np.ndarray:  # numpy scalars (full reductions, x[0]) -> 0-d arrays
             arr = np.asarray(arr)
         t = object.__new__(cls)
