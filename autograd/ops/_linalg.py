@@ -111,18 +111,39 @@ class EinsumBackward0(Node):
                 grads.append(None)
                 continue
             target = self.ins[i]
-            if len(set(target)) != len(target):
-                raise NotImplementedError("einsum backward with a repeated index in one operand")
+            uniq = "".join(dict.fromkeys(target))  # a repeated letter reads a diagonal
+            size = {c: self.shapes[i][target.index(c)] for c in uniq}
             others = [(s, t) for j, (s, t) in enumerate(zip(self.ins, ops)) if j != i]
             avail = set(self.out).union(*[set(s) for s, _ in others])
-            reduced = "".join(c for c in target if c in avail)
+            reduced = "".join(c for c in uniq if c in avail)
             subs = ",".join([self.out] + [s for s, _ in others]) + "->" + reduced
             gi = einsum(subs, g, *[t for _, t in others])
-            if reduced != target:  # letters summed only inside operand i: broadcast back
-                shape = tuple(self.shapes[i][k] if c in avail else 1 for k, c in enumerate(target))
-                gi = gi.reshape(shape).expand(*self.shapes[i])
+            if reduced != uniq:  # letters summed only inside operand i: broadcast back
+                shape = tuple(size[c] if c in avail else 1 for c in uniq)
+                gi = gi.reshape(shape).expand(*(size[c] for c in uniq))
+            if uniq != target:
+                gi = _embed_diagonal(gi, uniq, target, size)
             grads.append(gi)
         return tuple(grads)
+
+
+def _embed_diagonal(g: Tensor, uniq: str, target: str, size: dict) -> Tensor:
+    """``g`` over the distinct letters ``uniq`` -> ``target`` shape, zero off the diagonals
+    its repeated letters name (the adjoint of reading a diagonal), as an einsum with
+    identity matrices so that it stays differentiable."""
+    free = iter(c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in target)
+    seen: set = set()
+    letters, eyes = [], []
+    for c in target:
+        if c in seen:
+            new = next(free)
+            letters.append(new)
+            eyes.append(c + new)
+        else:
+            seen.add(c)
+            letters.append(c)
+    eye_ops = [_make(np.eye(size[e[0]], dtype=g._data.dtype)) for e in eyes]
+    return einsum(",".join([uniq] + eyes) + "->" + "".join(letters), g, *eye_ops)
 
 
 def _parse_einsum(eq: str, operands):

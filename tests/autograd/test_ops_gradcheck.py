@@ -243,6 +243,14 @@ case("einsum_ellipsis_bcast", lambda a, b: A.einsum("...ij,jk->...ik", a, b),
      lambda: (leaf(2, 2, 3), leaf(3, 2, seed=1)))
 case("einsum_list_operands", lambda a, b: A.einsum("ij,j->i", [a, b]), lambda: (leaf(2, 3), leaf(3, seed=1)))
 case("einsum_transpose", lambda a: A.einsum("ij->ji", a), lambda: (leaf(2, 3),))
+case("einsum_trace", lambda a: A.einsum("ii->", a), lambda: (leaf(3, 3),))
+case("einsum_diagonal", lambda a: A.einsum("ii->i", a), lambda: (leaf(3, 3),))
+case("einsum_triple_diagonal", lambda a: A.einsum("iii->i", a), lambda: (leaf(3, 3, 3),))
+case("einsum_diag_then_contract", lambda a, b: A.einsum("iij,jk->ik", a, b),
+     lambda: (leaf(3, 3, 2), leaf(2, 2, seed=1)))
+case("einsum_split_repeat_summed", lambda a: A.einsum("iji->j", a), lambda: (leaf(3, 2, 3),))
+case("einsum_repeat_in_other_operand", lambda a, b: A.einsum("ii,ij->j", a, b),
+     lambda: (leaf(3, 3), leaf(3, 2, seed=1)))
 
 # -- 0-d tensors ----------------------------------------------------------------
 case("0d_unary_chain", lambda x: (x.exp() * x.sin()).sqrt(), lambda: (pos(),))
