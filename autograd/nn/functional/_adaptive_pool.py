@@ -114,6 +114,29 @@ class IndexGatherBackward(Node):
         return apply(IndexScatterBackward, (g,), self.index, self.size, self.in_shape)
 
 
+class UnpoolScatterBackward(Node):
+    """``out[index] = v`` per (N, C) plane of ``size`` (zeros elsewhere), as PyTorch's
+    max_unpool: where indices repeat, the last value wins (and only it gets a gradient)."""
+
+    def forward(self, v, index, size, out_shape):
+        self.index = index
+        N, C = v.shape[:2]
+        flat = (index.reshape(N * C, -1) + (np.arange(N * C) * size)[:, None]).ravel()
+        out = np.zeros(N * C * size, dtype=v.dtype)
+        out[flat] = v.reshape(-1)  # numpy assigns in order: the last duplicate wins
+        self.won = None
+        uniq, last_rev = np.unique(flat[::-1], return_index=True)
+        if uniq.size < flat.size:
+            won = np.zeros(flat.size, dtype=v.dtype)
+            won[flat.size - 1 - last_rev] = 1
+            self.won = won.reshape(v.shape)
+        return out.reshape(out_shape)
+
+    def backward(self, g):
+        gv = apply(IndexGatherBackward, (g,), self.index)
+        return gv if self.won is None else gv * Tensor._make(self.won)
+
+
 def _adaptive_max_poolnd(nd, input, output_size, return_indices):
     x, unb = _batched(input, nd, f"adaptive_max_pool{nd}d")
     spatial = x._data.shape[2:]
@@ -193,7 +216,7 @@ def _max_unpoolnd(nd, input, indices, kernel_size, stride, padding, output_size)
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
         raise RuntimeError(f"Found an invalid max index: {int(idx.max())} (output volumes are of size "
                            f"{'x'.join(map(str, S))})")
-    out = apply(IndexScatterBackward, (x,), idx, plane, x._data.shape[:2] + S)
+    out = apply(UnpoolScatterBackward, (x,), idx, plane, x._data.shape[:2] + S)
     return squeeze(out, 0) if unb else out
 
 

@@ -209,6 +209,19 @@ def test_max_unpool_roundtrip_and_gradient():
     assert tuple(F.max_unpool1d(o1, i1, 2).shape) == (2, 3, 6)
 
 
+def test_max_unpool_duplicate_indices_last_value_wins():
+    """Overlapping windows can pick one element twice: it is assigned (not summed), the
+    last value wins as in PyTorch's CPU kernel, and only that value gets a gradient."""
+    v = autograd.tensor([[[1.0, 2.0, 3.0]]], requires_grad=True)
+    idx = autograd.tensor(np.array([[[1, 1, 0]]]))
+    up = F.max_unpool1d(v, idx, 2, stride=1, output_size=(4,))
+    np.testing.assert_array_equal(up.detach().numpy(), [[[3.0, 2.0, 0.0, 0.0]]])
+    up.backward(autograd.tensor([[[10.0, 20.0, 30.0, 40.0]]]))
+    np.testing.assert_array_equal(v.grad.numpy(), [[[0.0, 20.0, 10.0]]])
+    w = autograd.from_numpy(RNG.standard_normal((1, 1, 3))).requires_grad_()
+    assert autograd.gradcheck(lambda a: F.max_unpool1d(a, idx, 2, stride=1, output_size=(4,)), (w,))
+
+
 def test_modules_repr_and_unbatched():
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
     assert repr(nn.AvgPool2d(3, 2, 1)) == "AvgPool2d(kernel_size=3, stride=2, padding=1)"
