@@ -109,7 +109,12 @@ class Image:
         return dataclasses.replace(self, data=data, **changes)
 
     def __repr__(self) -> str:
-        kind = "memmap" if isinstance(self.data, np.memmap) else "ndarray"
+        if isinstance(self.data, np.memmap):
+            kind = "memmap"
+        elif isinstance(self.data, np.ndarray):
+            kind = "ndarray"
+        else:  # a lazy (dask) array, or another array type
+            kind = f"{type(self.data).__module__.split('.')[0]}.{type(self.data).__name__}"
         return (f"Image(name={self.name!r}, shape={self.shape}, dtype={self.dtype}, axes={self.axes!r}, "
                 f"spacing={self.spacing}, unit={self.unit!r}, data={kind})")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 import dask.array as da
@@ -83,6 +84,11 @@ def _zarr_dask(path: Path, series: int) -> da.Array:
     import zarr
 
     store = tifffile.imread(path, aszarr=True, series=series)
+    # The store reopens the file on the first chunk read and caches the handle;
+    # close it when the store (held by every array derived from this one) goes.
+    cache = getattr(store, "_filecache", None)
+    if cache is not None and hasattr(cache, "clear"):
+        weakref.finalize(store, cache.clear)
     node = zarr.open(store, mode="r")
     if not hasattr(node, "shape"):  # pyramid: a group of levels, "0" the largest
         node = node["0"]

@@ -156,3 +156,37 @@ def test_io_read_lazy_flag(tmp_path):
     eager, lazy = read(tmp_path / "s.tif"), read(tmp_path / "s.tif", lazy=True)
     assert isinstance(lazy.data, da.Array) and lazy.axes == eager.axes and lazy.spacing == eager.spacing
     np.testing.assert_array_equal(lazy.data.compute(), eager.data)
+
+
+def _open_paths(name: str) -> list[str]:
+    import os
+
+    paths = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the listing's own descriptor is already gone
+            pass
+    return [p for p in paths if p.endswith(name)]
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
+def test_lazy_tiff_file_closed_when_arrays_are_gone(tmp_path):
+    """The store keeps the file open while any derived array lives, then closes it."""
+    import gc
+    import warnings
+
+    tifffile.imwrite(tmp_path / "h.tif", np.ones((4, 16, 16), np.uint16), photometric="minisblack")
+    img = read(tmp_path / "h.tif", lazy=True)
+    part = img.data[1:3]
+    assert int(part.sum().compute()) == 2 * 16 * 16
+    assert "dask.Array" in repr(img)
+    assert _open_paths("h.tif")
+    del img
+    gc.collect()
+    assert int(part.sum().compute()) == 2 * 16 * 16  # still readable through the slice
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # closed by us, not by the GC
+        del part
+        gc.collect()
+    assert not _open_paths("h.tif")
