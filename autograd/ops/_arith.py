@@ -7,7 +7,7 @@ from .. import _dtype
 from .._apply import apply
 from .._node import Node
 from .._tensor import Tensor
-from ._util import broadcast_error, const, result_type, sum_to_array
+from ._util import broadcast_error, const, quiet, result_type, sum_to_array
 
 _make = Tensor._make
 
@@ -91,6 +91,7 @@ class MulBackward0(Node):
 class DivBackward0(Node):
     save_inputs = (0, 1)
 
+    @quiet
     def forward(self, a, b):
         self.sa, self.sb = a.shape, b.shape
         if a.dtype.kind in "iub" and b.dtype.kind in "iub":
@@ -109,6 +110,7 @@ class PowBackward1(Node):
     save_inputs = (0, 1)
     saves_output = True
 
+    @quiet
     def forward(self, a, b):
         self.sa, self.sb = a.shape, b.shape
         return _binary(np.power, a, b)
@@ -187,6 +189,7 @@ class RDivScalarBackward(Node):
 class PowScalarBackward(Node):
     save_inputs = (0,)
 
+    @quiet
     def forward(self, a, c):
         self.c = c
         if c == 2:
@@ -208,6 +211,7 @@ class PowScalarBackward(Node):
 class RPowScalarBackward(Node):
     saves_output = True
 
+    @quiet
     def forward(self, a, c):
         self.logc = float(np.log(c)) if c > 0 else float("nan")
         if a.dtype.kind in "iub":

@@ -8,18 +8,23 @@ import numpy as np
 from .._apply import apply
 from .._node import Node
 from .._tensor import Tensor
-from ._util import as_tensor_like, broadcast_error, const, result_type
+from ._util import as_tensor_like, broadcast_error, const, quiet, result_type
 
 _make = Tensor._make
 
 
-def _unary_op(name, np_fn, grad_fn, save="input"):
-    """Build a Node class for ``y = np_fn(x)`` with ``dx = grad_fn(g, x or y)``."""
+def _unary_op(name, np_fn, grad_fn, save="input", silent=False):
+    """Build a Node class for ``y = np_fn(x)`` with ``dx = grad_fn(g, x or y)``.
+
+    ``silent``: inf/nan results (log(0), sqrt(-1)) without numpy warnings.
+    """
 
     def forward(self, x):
         if x.dtype.kind in "iub":
             x = x.astype(np.float32)
         return np_fn(x)
+    if silent:
+        forward = quiet(forward)
 
     if save == "output":
         def backward(self, g):
@@ -32,12 +37,12 @@ def _unary_op(name, np_fn, grad_fn, save="input"):
     return type(name, (Node,), {"forward": forward, "backward": backward, **attrs})
 
 
-ExpBackward0 = _unary_op("ExpBackward0", np.exp, lambda g, y: g * y, "output")
-LogBackward0 = _unary_op("LogBackward0", np.log, lambda g, x: g / x)
-Log1PBackward0 = _unary_op("Log1PBackward0", np.log1p, lambda g, x: g / (x + 1))
-SqrtBackward0 = _unary_op("SqrtBackward0", np.sqrt, lambda g, y: g / (y * 2), "output")
+ExpBackward0 = _unary_op("ExpBackward0", np.exp, lambda g, y: g * y, "output", silent=True)
+LogBackward0 = _unary_op("LogBackward0", np.log, lambda g, x: g / x, silent=True)
+Log1PBackward0 = _unary_op("Log1PBackward0", np.log1p, lambda g, x: g / (x + 1), silent=True)
+SqrtBackward0 = _unary_op("SqrtBackward0", np.sqrt, lambda g, y: g / (y * 2), "output", silent=True)
 RsqrtBackward0 = _unary_op("RsqrtBackward0", lambda x: 1 / np.sqrt(x),
-                           lambda g, y: g * y * y * y * -0.5, "output")
+                           lambda g, y: g * y * y * y * -0.5, "output", silent=True)
 SinBackward0 = _unary_op("SinBackward0", np.sin, lambda g, x: g * cos(x))
 CosBackward0 = _unary_op("CosBackward0", np.cos, lambda g, x: -(g * sin(x)))
 TanhBackward0 = _unary_op("TanhBackward0", np.tanh, lambda g, y: g * (1 - y * y), "output")

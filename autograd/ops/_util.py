@@ -1,6 +1,8 @@
 """Shared helpers for op implementations."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _dtype
@@ -88,3 +90,17 @@ def wrap_dim(dim, ndim: int) -> int:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return int(dim) % n
+
+
+def quiet(forward):
+    """Run ``forward`` with numpy's floating-point warnings off.
+
+    As in PyTorch, ``log(0)``, ``x / 0``, ``sqrt(-1)`` or an overflowing ``exp``
+    give inf/nan values, not warnings. Only ops that commonly produce them pay
+    for the ``errstate`` switch (about a microsecond).
+    """
+    @functools.wraps(forward)
+    def wrapper(*args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return forward(*args, **kwargs)
+    return wrapper

@@ -173,3 +173,19 @@ def test_matches_pytorch(expr):
     for x, y in zip(g1, g2):
         assert x.dtype == np.float32
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+def test_ieee_special_values_without_numpy_warnings():
+    """log(0), x/0, sqrt(-1), exp overflow: inf/nan values and no RuntimeWarning, as in torch."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = A.tensor([0.0, -1.0, 4.0], requires_grad=True)
+        np.testing.assert_array_equal(x.log().detach().numpy(), [-np.inf, np.nan, np.log(np.float32(4))])
+        assert np.isnan(x.sqrt().detach().numpy()[1]) and np.isnan(x.rsqrt().detach().numpy()[1])
+        np.testing.assert_array_equal((A.tensor([1.0, 0.0]) / A.tensor([0.0, 0.0])).numpy(), [np.inf, np.nan])
+        assert np.isinf(A.tensor([1000.0]).exp().numpy()[0])
+        assert np.isnan((x ** 0.5).detach().numpy()[1]) and np.isinf((2.0 ** A.tensor([1e4])).numpy()[0])
+        x.log().sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [np.inf, -1.0, 0.25])
