@@ -90,7 +90,7 @@ def test_preprocess_screenshot(shown, dock, wait, out_dir, qtbot):
     getattr(shown, "canvas", shown).grid.enabled = True
     shown.dims.set_point(0, 60.0)
     shown.reset_view()
-    shown.camera.zoom *= 1.4
+    getattr(shown, "scene", shown).camera.zoom *= 1.4  # napari >= 0.9: viewer.scene
     qtbot.wait(200)
     path = save_png(shown.screenshot(canvas_only=False, flash=False), out_dir / "napari_preprocess.png")
     assert path.stat().st_size <= LIMIT
@@ -155,7 +155,7 @@ def test_3d_prediction_screenshot(shown, dock, wait, out_dir, qtbot, notes, requ
     image.blending = "additive"
     shown.dims.ndisplay = 3
     shown.reset_view()
-    shown.camera.angles = (-15, 30, 75)
+    getattr(shown, "scene", shown).camera.angles = (-15, 30, 75)
     qtbot.wait(300)
     shot = shown.screenshot(canvas_only=False, flash=False)
     assert not_blank(shot)
