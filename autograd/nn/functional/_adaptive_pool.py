@@ -124,12 +124,12 @@ class UnpoolScatterBackward(Node):
         flat = (index.reshape(N * C, -1) + (np.arange(N * C) * size)[:, None]).ravel()
         out = np.zeros(N * C * size, dtype=v.dtype)
         out[flat] = v.reshape(-1)  # numpy assigns in order: the last duplicate wins
-        self.won = None
-        uniq, last_rev = np.unique(flat[::-1], return_index=True)
-        if uniq.size < flat.size:
-            won = np.zeros(flat.size, dtype=v.dtype)
-            won[flat.size - 1 - last_rev] = 1
-            self.won = won.reshape(v.shape)
+        # Which input won each slot: O(n), no sort (duplicates are rare).
+        order = np.arange(flat.size, dtype=np.int32 if flat.size < 2**31 else np.int64)
+        slot = np.empty(out.size, dtype=order.dtype)
+        slot[flat] = order
+        won = slot[flat] == order
+        self.won = None if won.all() else won.astype(v.dtype).reshape(v.shape)
         return out.reshape(out_shape)
 
     def backward(self, g):
