@@ -13,23 +13,6 @@ from pydicom.uid import generate_uid
 
 from bioimg.io import read, write
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "sample_data"
-RNG = np.random.default_rng(0)
-
-
-def _spacing_for(axes: str) -> tuple[float, ...]:
-    table = {"Z": 0.29, "Y": 0.26, "X": 0.13}
-    return tuple(table[a] for a in axes if a in "ZYX")
-
-
-def _random(shape, dtype) -> np.ndarray:
-    if np.dtype(dtype).kind == "f":
-        return RNG.normal(size=shape).astype(dtype)
-    info = np.iinfo(dtype)
-    return RNG.integers(info.min, info.max, size=shape, endpoint=True, dtype=dtype)
-
-
 # -------------------------------------------------------------------- DICOM
 
 def _mr_series(folder: Path, n: int = 4, step: float = 2.5, order=None, tweaks=None) -> list[np.ndarray]:
