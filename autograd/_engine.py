@@ -98,6 +98,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
     if capture is not None:
         executable = _reaching(nodes, {n for n, _ in capture})
     buffers: dict = {}
+    owned: dict = {}  # id -> gradient tensor whose buffer no one else holds
     for (node, nr), g in zip(roots, root_grads):
         buf = buffers.get(node)
         if buf is None:
@@ -124,16 +125,22 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
                         results[key] = g if key not in results else results[key] + g
             if is_acc:
                 if accumulate and grads[0] is not None:
-                    _accumulate_leaf(node.variable, grads[0], create_graph)
+                    g = grads[0]
+                    own = owned.pop(id(g), None) is g and not (node._pre_hooks or node._retained
+                                                               or node.variable._hooks)
+                    _accumulate_leaf(node.variable, g, create_graph, own)
                 continue
             run = executable is None or node in executable
             edges = node.next_functions
             if run and any(g is not None for g in grads):
                 in_grads = _call_backward(node, grads, anomaly)
+                fresh = node.fresh_grads and not (create_graph or node._post_hooks)
+                if fresh:
+                    ids = [id(g) for g in in_grads]
                 if not retain_graph:
                     node.release()
             else:
-                in_grads = ()
+                in_grads, fresh = (), False
             for i, (nxt, nr) in enumerate(edges):
                 if nxt is None:
                     continue
@@ -142,6 +149,10 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * nxt.num_outputs
+                    if buf[nr] is not None:  # summed into a new tensor
+                        owned.pop(id(buf[nr]), None)
+                    elif fresh and type(nxt) is AccumulateGrad and ids.count(id(g)) == 1:
+                        owned[id(g)] = g
                     _accumulate(buf, nr, g)
                 left = deps[nxt] - 1
                 deps[nxt] = left
@@ -209,12 +220,15 @@ def _leaf_hooks(leaf, g):
     return g
 
 
-def _accumulate_leaf(leaf, g, create_graph):
+def _accumulate_leaf(leaf, g, create_graph, owned=False):
+    """Add ``g`` into ``leaf.grad``; ``owned``: no one else holds ``g``'s buffer, keep it."""
     if g._data.shape != leaf._data.shape:
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match the leaf's shape "
                            f"{tuple(leaf.shape)}")
     if leaf.grad is None:
         if create_graph:
+            leaf.grad = g
+        elif owned and g._data.dtype == leaf._data.dtype and g._data.base is None:
             leaf.grad = g
         else:  # own the buffer: the same grad object may reach several leaves
             leaf.grad = _make(np.array(g._data, dtype=leaf._data.dtype, copy=True))

@@ -30,6 +30,10 @@ class Node:
     _retained = None
     _post_hooks = None
     num_outputs = 1
+    # True when backward (without create_graph) returns newly allocated arrays
+    # that nothing else references: a leaf may then keep one as its .grad
+    # instead of copying it.
+    fresh_grads = False
     saves_output = False
     save_inputs: tuple = ()
 

@@ -64,6 +64,7 @@ def _bias_grad(g: Tensor) -> Tensor:
 class ConvolutionBackward0(Node):
     """``y = conv(x, w) + b``."""
     save_inputs = (0, 1)
+    fresh_grads = True
 
     def forward(self, x, w, *rest):
         self.geom = rest[-1]
@@ -88,6 +89,7 @@ class ConvolutionBackward0(Node):
 class ConvTransposeBackward0(Node):
     """``x = conv_input(y, w) + b``: the adjoint of ``conv`` in its input (a transposed conv)."""
     save_inputs = (0, 1)
+    fresh_grads = True
 
     def forward(self, y, w, *rest):
         self.geom = rest[-1]
@@ -107,6 +109,7 @@ class ConvTransposeBackward0(Node):
 class ConvWeightBackward0(Node):
     """``dw = conv_weight(x, y)``: the adjoint of ``conv`` in its weight."""
     save_inputs = (0, 1)
+    fresh_grads = True
 
     def forward(self, x, y, geom):
         self.geom = geom
@@ -284,7 +287,6 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
     gx = np.empty((N, C) + g.S, dtype=dt) if need_x else None
     wt = np.ascontiguousarray(w.reshape(G, cg, rg).transpose(0, 2, 1)) if need_x else None
-    red = (0,) + tuple(range(2, 2 + g.nd))
     results = []
 
     def work(segs):
@@ -303,8 +305,6 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
             for a in range(ra, rb, step):
                 b = min(rb, a + step)
                 pc = (b - a) * g.oinner
-                if need_b:
-                    bacc += y[n0:n0 + m, :, a:b].sum(red)
                 if g.flat or m > 1:
                     # stride 1: the padded output grid feeds both GEMMs (flat windows);
                     # several samples: their rows side by side
@@ -313,6 +313,10 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
                     src = og.reshape(Co, -1)
                 else:
                     src = y[n0, :, a:b].reshape(Co, pc)
+                if need_b:  # a GEMV over the cache-resident rows (the grid's gaps are zero)
+                    ones = K.workspace("ones", (src.shape[1],), dt)
+                    ones.fill(1)
+                    bacc += src @ ones
                 if need_w:
                     col = K.workspace("col", (rows, src.shape[1]), dt)
                     K.im2col(col, xp, g, a, b, flat=g.flat)
