@@ -133,6 +133,7 @@ def _max_forward(x, g: PoolGeom):
 
 class MaxPoolScatterBackward(Node):
     """Send each window's gradient to its arg-max element: (N, C, *O) -> (N, C, *S)."""
+    fresh_grads = True
 
     def forward(self, gy, geom, arg):
         self.geom, self.arg = geom, arg
@@ -157,6 +158,7 @@ class MaxPoolScatterBackward(Node):
 
 class MaxPoolGatherBackward(Node):
     """Pick each window's arg-max element: (N, C, *S) -> (N, C, *O)."""
+    fresh_grads = True
 
     def forward(self, x, geom, arg):
         self.geom, self.arg = geom, arg
@@ -171,6 +173,8 @@ class MaxPoolGatherBackward(Node):
 
 
 class MaxPoolBackward0(Node):
+    fresh_grads = True
+
     def forward(self, x, geom, result):
         self.geom, self.arg = geom, result[1]
         return result[0]
@@ -274,6 +278,7 @@ def _divisor(g: PoolGeom, count_include_pad, divisor_override, dtype):
 
 class AvgPoolBackward0(Node):
     """Window sum times 1/divisor."""
+    fresh_grads = True
 
     def forward(self, x, geom, inv):
         self.geom, self.inv = geom, inv
@@ -300,6 +305,7 @@ class AvgPoolBackward0(Node):
 
 class AvgPoolScatterBackward(Node):
     """Adjoint of the window mean: spread each value over its window."""
+    fresh_grads = True
 
     def forward(self, gy, geom, inv):
         self.geom, self.inv = geom, inv
