@@ -1,8 +1,10 @@
 """Multi-threaded driver of the diffusion kernel (internal).
 
-numpy releases the GIL inside ufuncs, but handing the GIL over and waiting at
-barriers costs tens of microseconds on small VMs, as much as a whole ufunc on
-a cache-sized block. So each thread owns whole items, or a band of rows of an
+The compiled kernel (``_diffusion_jit``, where numba is installed) releases
+the GIL for a whole iteration; the numpy kernel releases it inside each ufunc,
+but handing the GIL over and waiting at barriers costs tens of microseconds
+on small VMs, as much as a whole ufunc on a cache-sized block, so it gets
+threads only for large images. Either way each thread owns whole items, or a band of rows of an
 item plus private copies (*halos*) of its neighbours' edge rows, and advances
 a *round* of several iterations on its own; edge rows are exchanged through
 double-buffered arrays at one barrier per round. With zero flux assumed at
@@ -17,12 +19,21 @@ from typing import Callable
 
 import numpy as np
 
+from . import _diffusion_jit as jit
 from ._diffusion_kernel import Kernel, Params
 
 SYNC_SECONDS = 2e-4  # measured cost of one barrier with 2 threads on a VM
-SECONDS_PER_ELEMENT = 2.5e-9  # one iteration, one thread, float32
+SECONDS_PER_ELEMENT = 2.5e-9  # one iteration, one thread, float32 (numpy kernel)
 MIN_ELEMENTS_PER_THREAD = 1 << 20  # smaller images: one thread is as fast (GIL hand-offs)
 THREAD_UNIT_BYTES = 1 << 22  # longer ufunc calls: fewer GIL hand-offs per element
+JIT_SECONDS_PER_ELEMENT = 1.3e-9  # the same for the compiled kernel
+JIT_MIN_ELEMENTS_PER_THREAD = 1 << 16  # a thread start costs ~0.1 ms
+
+
+def _kernel(block, prm: Params, halo=(0, 0), unit_bytes=None):
+    if jit.available(prm.dtype, len(prm.dims)):
+        return jit.JitKernel(block, prm, halo)
+    return Kernel(block, prm, halo, unit_bytes)
 
 
 def cpu_count() -> int:
@@ -40,7 +51,7 @@ class _Task:
         if band is None:  # items [b0, b1): computed in place in `out`
             b0, b1 = items
             self.load_src, self.P = src[b0:b1], out[b0:b1]
-            self.dst, self.kernel = None, Kernel(self.P, prm, unit_bytes=unit_bytes)
+            self.dst, self.kernel = None, _kernel(self.P, prm, unit_bytes=unit_bytes)
             self.top = self.bot = None
             return
         it, a, b = band
@@ -49,7 +60,7 @@ class _Task:
         self.load_src = src[it:it + 1, a - ht:b + hb]
         self.P = np.empty(self.load_src.shape, prm.dtype)
         self.dst = out[it:it + 1, a:b]
-        self.kernel = Kernel(self.P, prm, (ht, hb), unit_bytes)
+        self.kernel = _kernel(self.P, prm, (ht, hb), unit_bytes)
         self.top = self.bot = None  # exchange buffers (2, h, ...) shared with neighbours
 
     def load(self) -> None:
@@ -106,8 +117,11 @@ def run(src: np.ndarray, out: np.ndarray, prm: Params, niter: int, workers: int 
     B, S0 = src.shape[:2]
     total = src.size
     workers = cpu_count() if workers is None else int(workers)
-    workers = max(1, min(workers, total // MIN_ELEMENTS_PER_THREAD, max(B, S0)))
-    t_iter = total / workers * SECONDS_PER_ELEMENT
+    fast = jit.available(prm.dtype, len(prm.dims))
+    per_element = JIT_SECONDS_PER_ELEMENT if fast else SECONDS_PER_ELEMENT
+    min_elements = JIT_MIN_ELEMENTS_PER_THREAD if fast else MIN_ELEMENTS_PER_THREAD
+    workers = max(1, min(workers, total // min_elements, max(B, S0)))
+    t_iter = total / workers * per_element
     cap = niter if cancel is None else max(1, int(0.2 / max(t_iter, 1e-9)))
     if workers == 1:
         tasks, rounds = [[_Task(src, out, prm, items=(0, B))]], [1] * niter
@@ -118,7 +132,7 @@ def run(src: np.ndarray, out: np.ndarray, prm: Params, niter: int, workers: int 
         rounds = _rounds(niter, 0.0, niter, cap)
     else:
         cuts = [round(i * S0 / workers) for i in range(workers + 1)]
-        row = prm.st[0] * B * SECONDS_PER_ELEMENT
+        row = prm.st[0] * B * per_element
         rounds = _rounds(niter, row, int(min(np.diff(cuts))), cap)
         h = max(rounds) if rounds else 0
         tasks = [[] for _ in range(workers)]

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage as ndi
 
+import bioimg.preprocess._diffusion_jit as jit
 import bioimg.preprocess._diffusion_kernel as kernel
 import bioimg.preprocess._diffusion_parallel as parallel
 from bioimg.preprocess import anisotropic_diffusion, stability_limit
@@ -35,18 +36,29 @@ def rel_err(a, b):
     return float(np.abs(np.asarray(a, np.float64) - b).max() / np.abs(b).max())
 
 
+@pytest.fixture(params=["jit", "numpy"])
+def impl(request, monkeypatch):
+    """Run a test with the compiled kernel (where numba is installed) and with numpy's."""
+    if request.param == "jit" and not jit.ENABLED:
+        pytest.skip("numba is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(jit, "ENABLED", False)
+    return request.param
+
+
 @pytest.fixture
 def small_units(monkeypatch):
     """Tiny cache blocks and thread thresholds, so small arrays use every code path."""
     monkeypatch.setattr(kernel, "UNIT_BYTES", 600)
     monkeypatch.setattr(parallel, "THREAD_UNIT_BYTES", 900)
     monkeypatch.setattr(parallel, "MIN_ELEMENTS_PER_THREAD", 16)
+    monkeypatch.setattr(parallel, "JIT_MIN_ELEMENTS_PER_THREAD", 16)
 
 
 @pytest.mark.parametrize("shape", [(48, 37), (9, 20, 17), (50,), (3, 4, 5, 6)])
 @pytest.mark.parametrize("option", [1, 2])
 @pytest.mark.parametrize("scale", [255, 60000])  # exp2 path / exp path (large value range)
-def test_matches_medpy(shape, option, scale):
+def test_matches_medpy(impl, shape, option, scale):
     rng = np.random.default_rng(sum(shape) + option)
     img = (rng.random(shape) * scale).astype(np.float32)
     img[tuple(slice(0, n // 2) for n in shape)] += scale / 2  # an edge
@@ -56,7 +68,7 @@ def test_matches_medpy(shape, option, scale):
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_all_code_paths_match_medpy(small_units, workers):
+def test_all_code_paths_match_medpy(impl, small_units, workers):
     rng = np.random.default_rng(3)
     for shape in [(30, 41), (7, 12, 9)]:
         img = rng.random(shape).astype(np.float32) * 100
@@ -65,11 +77,12 @@ def test_all_code_paths_match_medpy(small_units, workers):
             assert rel_err(got, medpy_reference(img, 6, 20, 0.12, option)) < 1e-4
 
 
-def test_result_independent_of_threads_and_blocking(monkeypatch):
+def test_result_independent_of_threads_and_blocking(impl, monkeypatch):
     rng = np.random.default_rng(4)
     img = rng.random((11, 26, 19)).astype(np.float32) * 255
     ref = anisotropic_diffusion(img, 7, 30, 0.1, workers=1)
     monkeypatch.setattr(parallel, "MIN_ELEMENTS_PER_THREAD", 1)
+    monkeypatch.setattr(parallel, "JIT_MIN_ELEMENTS_PER_THREAD", 1)
     for unit in (64, 700, 5000):
         for sync in (0.0, 1.0):  # many short rounds (halo exchange) / one long round
             monkeypatch.setattr(kernel, "UNIT_BYTES", unit)
@@ -203,7 +216,7 @@ def test_errors_propagate_from_progress_callback():
         anisotropic_diffusion(np.zeros((8, 8)), 3, progress=boom)
 
 
-def test_nan_spreads_without_crash():
+def test_nan_spreads_without_crash(impl):
     img = np.ones((15, 15), np.float32)
     img[7, 7] = np.nan
     out = anisotropic_diffusion(img, 2)
@@ -241,9 +254,30 @@ def test_threads_never_deadlock_on_cancel_or_error(small_units):
                 anisotropic_diffusion(img, 20, progress=boom, workers=workers)
 
 
-def test_extreme_kappa():
+def test_extreme_kappa(impl):
     img = np.random.default_rng(12).random((20, 24)).astype(np.float32) * 255
     frozen = anisotropic_diffusion(img, 5, kappa=1e-30)  # every gradient is an edge
     np.testing.assert_allclose(frozen, img, rtol=1e-5)
     linear = anisotropic_diffusion(img, 5, kappa=1e30)  # g = 1: plain heat equation
     assert rel_err(linear, medpy_reference(img, 5, 1e30, 0.1, 1)) < 1e-4
+
+
+@pytest.mark.skipif(not jit.ENABLED, reason="numba is not installed")
+@pytest.mark.parametrize("shape, spacing", [((40, 33), (1.0, 1.0)), ((6, 9, 11), (3.0, 1.0, 0.7)),
+                                            ((70,), (2.0,)), ((5, 1, 12), (1.0, 1.0, 1.0))])
+@pytest.mark.parametrize("option", [1, 2])
+def test_compiled_kernel_agrees_with_numpy_kernel(monkeypatch, shape, spacing, option):
+    """Sharp edges (conductance underflows to 0), a wide value range and both options."""
+    rng = np.random.default_rng(len(shape) + option)
+    img = rng.random(shape).astype(np.float32) * 100
+    img[tuple(slice(0, n // 2) for n in shape)] += 1e6  # w far beyond exp2's range
+    assert jit.available(np.float32, len(shape))
+    fast = anisotropic_diffusion(img, 6, 30, 0.1, option, spacing=spacing)
+    monkeypatch.setattr(jit, "ENABLED", False)
+    slow = anisotropic_diffusion(img, 6, 30, 0.1, option, spacing=spacing)
+    np.testing.assert_allclose(fast, slow, rtol=2e-6, atol=1e-3)
+
+
+def test_float64_and_high_rank_use_the_numpy_kernel():
+    assert not jit.available(np.float64, 2)
+    assert not jit.available(np.float32, 4)
