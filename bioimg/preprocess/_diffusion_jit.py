@@ -10,6 +10,7 @@ two kernels are interchangeable (results agree to float32 rounding). A block
 ``(k, n, *S)`` is swept along axis 0 one slab at a time, in place: the flux
 between slabs ``i`` and ``i+1`` is computed from old values before slab ``i``
 is updated, and carried to slab ``i+1``.
+
 The compiled code (numba) is in ``_diffusion_sweep``, imported on first use
 so that ``import bioimg`` stays fast.
 """
@@ -42,7 +43,8 @@ def _kernel():
     with _lock:
         if "sweep" not in _compiled:
             try:
-                from ._diffusion_sweep import sweep  # imports numba, compiles on first call
+                from ._diffusion_sweep import sweep  # imports numba
+                _warm_up(sweep)  # compiles (or loads the cached machine code) here, not mid-run
                 _compiled["sweep"] = sweep
             except Exception as exc:  # noqa: BLE001 - a broken numba install: fall back
                 ENABLED = False
@@ -50,6 +52,13 @@ def _kernel():
                 warnings.warn(f"numba could not be used ({exc}); anisotropic_diffusion falls back "
                               "to its slower numpy kernel", RuntimeWarning, stacklevel=3)
         return _compiled["sweep"]
+
+
+def _warm_up(sweep) -> None:
+    s = np.arange(4, dtype=np.float32).reshape(1, 2, 1, 2)
+    one = np.ones(3, np.float32)
+    f2, f1 = np.empty((1, 2), np.float32), np.empty(3, np.float32)
+    sweep(s, 0, 2, one, one, np.float32(0.1), np.float32(1.0), 1, f2, f2.copy(), f1, f1.copy(), f1.copy())
 
 
 class JitKernel:

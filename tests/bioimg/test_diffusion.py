@@ -281,3 +281,16 @@ def test_compiled_kernel_agrees_with_numpy_kernel(monkeypatch, shape, spacing, o
 def test_float64_and_high_rank_use_the_numpy_kernel():
     assert not jit.available(np.float64, 2)
     assert not jit.available(np.float32, 4)
+
+
+def test_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(jit, "ENABLED", True)
+    monkeypatch.setattr(jit, "_compiled", {})
+    monkeypatch.setitem(sys.modules, "bioimg.preprocess._diffusion_sweep", None)  # import fails
+    img = np.random.default_rng(13).random((20, 24)).astype(np.float32) * 255
+    with pytest.warns(RuntimeWarning, match="numba could not be used"):
+        out = anisotropic_diffusion(img, 4, 30, 0.1)
+    assert not jit.ENABLED
+    assert rel_err(out, medpy_reference(img, 4, 30, 0.1, 1)) < 1e-4
