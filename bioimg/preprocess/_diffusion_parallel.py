@@ -1,15 +1,16 @@
 """Multi-threaded driver of the diffusion kernel (internal).
 
 The compiled kernel (``_diffusion_jit``, where numba is installed) releases
-the GIL for a whole iteration; the numpy kernel releases it inside each ufunc,
-but handing the GIL over and waiting at barriers costs tens of microseconds
-on small VMs, as much as a whole ufunc on a cache-sized block, so it gets
-threads only for large images. Either way each thread owns whole items, or a band of rows of an
-item plus private copies (*halos*) of its neighbours' edge rows, and advances
-a *round* of several iterations on its own; edge rows are exchanged through
-double-buffered arrays at one barrier per round. With zero flux assumed at
-the far end of a halo of ``h`` rows, the error travels one row per
-iteration, so the band stays exact for a round of ``h`` iterations.
+the GIL for a whole iteration. The numpy kernel releases it inside each
+ufunc, but handing the GIL over and waiting at barriers costs tens of
+microseconds on small VMs, as much as a whole ufunc on a cache-sized block,
+so it gets threads only for large images. Either way each thread owns whole
+items, or a band of rows of an item plus private copies (*halos*) of its
+neighbours' edge rows, and advances a *round* of several iterations on its
+own; edge rows are exchanged through double-buffered arrays at one barrier
+per round. With zero flux assumed at the far end of a halo of ``h`` rows,
+the error travels one row per iteration, so the band stays exact for a round
+of ``h`` iterations.
 """
 from __future__ import annotations
 
