@@ -53,8 +53,11 @@ def preprocess_image(image, *, isotropic: bool = False, diffusion: dict | None =
     data = np.transpose(np.asarray(image.data), [image.axes.index(a) for a in order])
     lead = len(order) - image.ndim_spatial
     spacing = tuple(float(s) for s in image.spacing)
+    meta = dict(image.metadata)
     if isotropic:
+        old = spacing
         data, spacing = rescale_to_isotropic(data, spacing, order=1)
+        _resampled_geometry(meta, old, spacing)
     if diffusion is not None:
         opts = dict(diffusion)
         rel = tuple(s / min(spacing) for s in spacing) if opts.pop("use_spacing", True) else None
@@ -66,7 +69,30 @@ def preprocess_image(image, *, isotropic: bool = False, diffusion: dict | None =
         data, params = normalize(data, opts.pop("method"), axis=order.index("C") if "C" in order else None,
                                  **opts)
     out = np.ascontiguousarray(np.transpose(np.asarray(data), [order.index(a) for a in image.axes]))
-    meta = dict(image.metadata)
     if params is not None:
         meta["normalization"] = params
     return image.with_data(out, spacing=tuple(float(s) for s in spacing), metadata=meta), params
+
+
+def _resampled_geometry(meta: dict, old: tuple, new: tuple) -> None:
+    """Update a NIfTI/DICOM ``affine`` (voxel (x, y, z) -> world) in ``meta`` for a resampling.
+
+    ``rescale_to_isotropic`` keeps the field of view (the outer corner of the
+    first voxel), so each column is scaled by new/old spacing and the origin,
+    the first voxel's centre, moves by half the change.
+    """
+    try:
+        affine = np.array(meta["affine"], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        return
+    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
+        return
+    factors = [n / o for o, n in zip(old[::-1], new[::-1])][:3]  # (x, y, z) order
+    for i, f in enumerate(factors):
+        col = affine[:3, i].copy()
+        affine[:3, i] = col * f
+        affine[:3, 3] += 0.5 * (affine[:3, i] - col)
+    meta["affine"] = affine.tolist()
+    zooms = meta.get("nifti_zooms")
+    if isinstance(zooms, (list, tuple)) and len(zooms) >= len(factors):
+        meta["nifti_zooms"] = [float(z) * f for z, f in zip(zooms, factors)] + list(zooms[len(factors):])

@@ -49,6 +49,30 @@ def test_isotropic_then_normalize(stack, tmp_path, capsys):
     assert json.loads(line.split(":", 1)[1]) == params
 
 
+def test_isotropic_nifti_keeps_its_place_in_world_coordinates(tmp_path):
+    """The resampled volume covers the same millimetres: corners and centre stay put."""
+    import nibabel as nib
+
+    rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # oblique in-plane
+    affine = np.eye(4)
+    affine[:3, :3] = rot @ np.diag([1.0, 1.0, 3.0])  # x, y 1 mm; z 3 mm
+    affine[:3, 3] = [40.0, -20.0, 7.5]
+    vol = np.random.default_rng(2).random((12, 10, 4)).astype(np.float32)  # (x, y, z) on disk
+    nib.save(nib.Nifti1Image(vol, affine), tmp_path / "mri.nii.gz")
+    out = tmp_path / "iso.nii.gz"
+    assert main(["preprocess", str(tmp_path / "mri.nii.gz"), str(out), "--isotropic"]) == 0
+    new = nib.load(out)
+    assert new.shape == (12, 10, 12)
+    np.testing.assert_allclose(np.linalg.norm(new.affine[:3, :3], axis=0), [1.0, 1.0, 1.0])
+
+    def world(aff, shape, corner):  # outer corner (-0.5) or far corner (n - 0.5) of the grid
+        return aff @ np.r_[[(-0.5 if c == 0 else n - 0.5) for c, n in zip(corner, shape)], 1.0]
+    for corner in [(0, 0, 0), (1, 1, 1), (0, 1, 1)]:
+        np.testing.assert_allclose(world(new.affine, new.shape, corner), world(affine, vol.shape, corner),
+                                   atol=1e-9)
+    assert read(out).metadata["orientation"] == "".join(nib.aff2axcodes(affine))
+
+
 def test_channels_normalised_and_diffused_separately(tmp_path):
     rng = np.random.default_rng(1)
     data = np.stack([rng.normal(100, 5, (16, 16)), rng.normal(5000, 300, (16, 16))]).astype(np.float32)
