@@ -103,12 +103,24 @@ class cuda:  # noqa: N801 - PyTorch's namespace
 
 
 def set_num_threads(n: int) -> None:
-    """Accepted for compatibility; numpy's BLAS threads are set by environment variables."""
+    """Threads the convolution, pooling and normalisation kernels use (default: the CPUs this
+    process may run on, at most 8).
+
+    Results do not depend on it: work is split into parts fixed by the problem
+    size, and partial sums are added in part order. numpy's own BLAS threads
+    are set by environment variables (``OPENBLAS_NUM_THREADS``); the kernels
+    pin BLAS to one thread while they run.
+    """
+    from .nn.functional import _im2col
+
+    _im2col.set_threads(n)
 
 
 def get_num_threads() -> int:
-    import os
-    return os.cpu_count() or 1
+    """Threads the convolution, pooling and normalisation kernels use (see ``set_num_threads``)."""
+    from .nn.functional import _im2col
+
+    return _im2col._NT
 from . import utils  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401

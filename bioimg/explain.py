@@ -9,6 +9,7 @@ import numpy as np
 
 import autograd as torch
 
+from .inference.postprocess import label_offset
 from .modelfile import BioimgModel
 from .training.prep import normalize_image, to_channel_first
 
@@ -25,7 +26,7 @@ def saliency(model: BioimgModel, image, *, axes: str | None = None, target: int 
         Class id (1..K, the model's ``class_names`` order) whose score is
         explained; default: the predicted class (classification) or each
         pixel's predicted class (segmentation; background excluded for
-        instance models).
+        instance models and models trained on dense masks, 0 = background).
     region : tuple of slices, optional
         Explain the score summed over this output region only (e.g. one
         object); default: the whole image.
@@ -67,7 +68,7 @@ def _score(model: BioimgModel, out, target, region):
     if target is None:  # explain the predicted class of every (foreground) pixel
         pred = logits.detach().numpy().argmax(0)
         weights = (np.arange(k).reshape((k,) + (1,) * pred.ndim) == pred[None]).astype(np.float32)
-        if task == "instance":
+        if task == "instance" or label_offset(model.info) == 0:  # channel 0 is background
             weights[0] = 0
     else:
         if not 1 <= int(target) <= k:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -78,8 +76,13 @@ def _digest(arr: np.ndarray) -> str:
 
 
 def save_model(model: BioimgModel, path) -> Path:
-    """Write ``model`` to ``path`` atomically (temporary file, then rename)."""
+    """Write ``model`` to ``path`` atomically (temporary file, ``fsync``, then rename).
+
+    ``path`` holds either its old bytes or the complete new model at every
+    moment, even if the process is killed during the write.
+    """
     from . import __version__
+    from .io._atomic import atomic_file
 
     path = Path(path)
     weights = _weights(model.net)
@@ -90,18 +93,14 @@ def save_model(model: BioimgModel, path) -> Path:
                           for i, (k, a) in enumerate(weights.items())}}
     text = json.dumps(config, indent=1, default=_json_default)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("config.json", text)
-            for k, a in weights.items():
-                buf = io.BytesIO()
-                np.save(buf, a, allow_pickle=False)
-                zf.writestr(config["weights"][k]["file"], buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # The shared atomic writer: a kill at any moment leaves the old file intact
+    # and no temporary file behind (see bioimg.io._atomic).
+    with atomic_file(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", text)
+        for k, a in weights.items():
+            buf = io.BytesIO()
+            np.save(buf, a, allow_pickle=False)
+            zf.writestr(config["weights"][k]["file"], buf.getvalue())
     return path
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import CLIError
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".nii", ".nii.gz", ".dcm")
+IMAGE_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".nii", ".nii.gz", ".dcm", ".dicom", ".ima")
 
 
 def is_image_file(p: Path) -> bool:

@@ -57,7 +57,7 @@ def run(args) -> int:
                          time_budget=args.time_budget, batch_size=args.batch_size,
                          patch_size=(args.patch, args.patch), seed=args.seed, lr=args.lr,
                          model_kwargs={"depth": 3, "base_width": args.width})
-    trainer = Trainer(train_img, train_lab, config, checkpoint=out / "nuclei_unet.bioimg")
+    trainer = Trainer(train_img, train_lab, config)  # written once, at the end: a rerun never half-replaces it
     print(summary(trainer.net))
     t_train = time.perf_counter()
     drive_training(trainer, "training U-Net")

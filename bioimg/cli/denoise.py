@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ._inputs import expand_inputs, parse_sizes, stem
+from ._outputs import output_suffix
 
 
 def run(args) -> int:
@@ -39,7 +40,7 @@ def run(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, img in tqdm(list(zip(inputs, images)), desc="denoise", unit="file", file=sys.stderr):
         pred = predict(model, img)
-        for w in write_prediction(img, pred, out_dir, stem(path), False):
+        for w in write_prediction(img, pred, out_dir, stem(path), False, output_suffix(path)):
             print(w)
     return 0
 
@@ -47,7 +48,9 @@ def run(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("denoise", help="denoise stacks (self-supervised, no clean data needed)")
     p.add_argument("inputs", nargs="+", help="noisy image files, folders or globs")
-    p.add_argument("--output", required=True, help="output folder")
+    p.add_argument("--output", required=True,
+                   help="output folder: NAME_denoised in the input's format (NIfTI/DICOM -> .nii.gz, "
+                   "OME-TIFF -> .ome.tif, else .tif)")
     p.add_argument("--model", help="use a trained denoising model instead of training on the inputs")
     p.add_argument("--save-model", help="write the self-supervised model here (.bioimg)")
     p.add_argument("--epochs", type=int, default=10)

@@ -162,6 +162,30 @@ def _write_json(path: Path, report: dict) -> None:
         raise
 
 
+def _comparable(name: str, pred: np.ndarray, gt: np.ndarray, do_instance: bool,
+                do_semantic: bool) -> tuple[tuple, tuple]:
+    """The (pred, gt) pairs to match as instances and to score per class.
+
+    A class mask against instance ids (or the reverse) is binarized, with a
+    warning: instance matching compares connected foreground regions, the
+    per-class scores compare foreground with background. Id by id it would
+    report TP 0 / FP 2 / FN 73, or one row per object.
+    """
+    from bioimg.metrics import as_instances, foreground, label_kind
+
+    kinds = {"PRED": label_kind(pred), "GT": label_kind(gt)}
+    if set(kinds.values()) != {"classes", "instances"}:
+        return (pred, gt), (pred, gt)
+    which = "PRED" if kinds["PRED"] == "classes" else "GT"
+    other = "GT" if which == "PRED" else "PRED"
+    how = [w for w, on in (("instance matching uses its connected foreground regions as objects", do_instance),
+                           ("per-class scores compare foreground with background", do_semantic)) if on]
+    print(f"bioimg evaluate: warning: {name}: {which} holds classes but {other} holds object ids; "
+          + "; ".join(how), file=sys.stderr)
+    binary = tuple(foreground(a)[0].astype(np.uint8) for a in (pred, gt))
+    return (as_instances(pred), as_instances(gt)), binary
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate PRED against GT, print tables, optionally write JSON; return 0."""
     from bioimg.metrics import (
@@ -179,13 +203,14 @@ def run(args: argparse.Namespace) -> int:
         pred, gt = _load_pair(name, pred_path, gt_path)
         record: dict = {"name": name, "pred": str(pred_path), "gt": str(gt_path)}
         try:
+            inst_pair, sem_pair = _comparable(name, pred, gt, do_instance, do_semantic)
             if do_instance:
-                record["instance"] = match_instances_at(pred, gt, thresholds)
+                record["instance"] = match_instances_at(*inst_pair, thresholds)
                 inst_rows += [{"image": name, **m} for m in record["instance"]]
                 if args.all_thresholds:
                     record["average_precision"] = float(np.mean([m["accuracy"] for m in record["instance"]]))
             if do_semantic:
-                cm = segmentation_confusion_matrix(pred, gt, args.num_classes, args.ignore_index)
+                cm = segmentation_confusion_matrix(*sem_pair, args.num_classes, args.ignore_index)
                 cms.append(cm)
                 record["semantic"] = _semantic_summary(cm, args.ignore_index)
                 sem_rows += _semantic_rows(name, record["semantic"])

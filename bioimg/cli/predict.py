@@ -1,4 +1,8 @@
-"""``bioimg predict``: apply a .bioimg model to files, folders or globs."""
+"""``bioimg predict``: apply a .bioimg model to files, folders or globs.
+
+Outputs follow the input's format (NIfTI/DICOM -> ``.nii.gz`` with the
+input's affine, OME-TIFF -> ``.ome.tif``, else ``.tif``): see ``_outputs``.
+"""
 from __future__ import annotations
 
 import functools
@@ -7,6 +11,7 @@ from pathlib import Path
 
 from . import CLIError
 from ._inputs import expand_inputs, parse_sizes, stem
+from ._outputs import NIFTI_OUT, OME_OUT, TIFF_OUT, for_format, output_suffix
 
 
 def _spatial_image(img, data, axes_out: str):
@@ -16,32 +21,53 @@ def _spatial_image(img, data, axes_out: str):
     return img.with_data(data, axes=axes_out, spacing=spacing)
 
 
-def write_prediction(img, pred, out_dir: Path, name: str, probabilities: bool) -> list[Path]:
-    """Write a Prediction next to its source name; returns the written paths (atomic writes)."""
+def _suffix_of(img) -> str:
+    """Output suffix from the image's source format (callers without the input path)."""
+    fmt = img.metadata.get("format")
+    return NIFTI_OUT if fmt in ("nifti", "dicom") else OME_OUT if fmt == "ome-tiff" else TIFF_OUT
+
+
+def write_prediction(img, pred, out_dir: Path, name: str, probabilities: bool,
+                     suffix: str | None = None) -> list[Path]:
+    """Write a Prediction next to its source name; returns the written paths (atomic writes).
+
+    ``suffix`` (``.nii.gz``, ``.ome.tif`` or ``.tif``; default: from the
+    source format in ``img.metadata``) chooses the format; the outputs keep
+    the input's voxel size and, for NIfTI, its affine.
+    """
     from bioimg.io import write
 
+    suffix = suffix or _suffix_of(img)
     spatial = img.spatial_axes
     written = []
+
+    def put(kind, data, axes):
+        image = for_format(_spatial_image(img, data, axes), suffix)
+        written.append(write(out_dir / f"{name}_{kind}{suffix}", image))
+
     if pred.labels is not None:
-        written.append(write(out_dir / f"{name}_labels.tif", _spatial_image(img, pred.labels, spatial)))
+        put("labels", pred.labels, spatial)
     if pred.image is not None:
-        axes = spatial if pred.image.ndim == len(spatial) else "C" + spatial
-        written.append(write(out_dir / f"{name}_denoised.tif", _spatial_image(img, pred.image, axes)))
+        put("denoised", pred.image, spatial if pred.image.ndim == len(spatial) else "C" + spatial)
     if probabilities and pred.probabilities is not None and pred.probabilities.ndim > 1:
-        written.append(write(out_dir / f"{name}_probabilities.tif",
-                             _spatial_image(img, pred.probabilities.astype("float32"), "C" + spatial)))
+        put("probabilities", pred.probabilities.astype("float32"), "C" + spatial)
     return written
 
 
-def expected_outputs(out_dir: Path, name: str, probabilities: bool) -> list[list[Path]]:
-    """Alternative output sets of one input: labels or denoised image (+ probabilities)."""
-    extra = [out_dir / f"{name}_probabilities.tif"] if probabilities else []
-    return [[out_dir / f"{name}_labels.tif"] + extra, [out_dir / f"{name}_denoised.tif"]]
+def expected_outputs(out_dir: Path, name: str, probabilities: bool,
+                     suffix: str = TIFF_OUT) -> list[list[Path]]:
+    """Alternative output sets of one input: labels or denoised image (+ probabilities).
+
+    ``suffix`` is ``output_suffix(input_path)``, as ``predict_file`` writes.
+    """
+    extra = [out_dir / f"{name}_probabilities{suffix}"] if probabilities else []
+    return [[out_dir / f"{name}_labels{suffix}"] + extra, [out_dir / f"{name}_denoised{suffix}"]]
 
 
-def outputs_exist(out_dir: Path, name: str, probabilities: bool) -> bool:
+def outputs_exist(out_dir: Path, name: str, probabilities: bool, suffix: str = TIFF_OUT) -> bool:
     """True when the outputs of a previous run for ``name`` are all in ``out_dir``."""
-    return any(all(p.exists() for p in group) for group in expected_outputs(out_dir, name, probabilities))
+    return any(all(p.exists() for p in group)
+               for group in expected_outputs(out_dir, name, probabilities, suffix))
 
 
 @functools.lru_cache(maxsize=4)
@@ -79,7 +105,7 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
         model = _cached_model(str(model))
     img = read(path)
     pred = predict(model, img, tile=tile, threshold=threshold, min_size=min_size)
-    write_prediction(img, pred, out_dir, stem(path), probabilities)
+    write_prediction(img, pred, out_dir, stem(path), probabilities, output_suffix(path))
     row = {"file": path.name, "shape": "x".join(map(str, img.shape))}
     if "objects" in pred.summary:
         row["objects"] = pred.summary["objects"]
@@ -104,7 +130,7 @@ def run(args) -> int:
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     skipped = set() if args.overwrite else {
-        p for p in inputs if outputs_exist(out_dir, stem(p), args.probabilities)}
+        p for p in inputs if outputs_exist(out_dir, stem(p), args.probabilities, output_suffix(p))}
     todo = [p for p in inputs if p not in skipped]
     fn = functools.partial(
         predict_file, model=str(Path(args.model).resolve()) if args.scheduler else model,
@@ -139,10 +165,15 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("predict", help="apply a trained .bioimg model")
+    p = subparsers.add_parser(
+        "predict", help="apply a trained .bioimg model",
+        description="Apply a trained .bioimg model. Outputs follow each input's format: NIfTI and "
+                    "DICOM -> NAME_labels.nii.gz (with the input's affine), OME-TIFF -> .ome.tif, "
+                    "other TIFF -> .tif; all keep the voxel size.")
     p.add_argument("inputs", nargs="+", help="image files, folders or globs")
     p.add_argument("--model", required=True, help="model file (.bioimg)")
-    p.add_argument("--output", required=True, help="output folder")
+    p.add_argument("--output", required=True,
+                   help="output folder (NAME_labels / NAME_probabilities / NAME_denoised in the input's format)")
     p.add_argument("--tile", help="tile size, e.g. 256 or 64,128,128")
     p.add_argument("--threshold", type=float, default=0.5, help="foreground probability threshold")
     p.add_argument("--min-size", type=int, default=10, help="smallest object kept (pixels)")

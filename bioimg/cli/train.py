@@ -1,19 +1,32 @@
-"""``bioimg train``: train a model from images and labels and write a .bioimg file."""
+"""``bioimg train``: train a model from images and labels and write a .bioimg file.
+
+``--out`` is written once, atomically, when the run ends (finished or time
+budget reached); meanwhile the best model lives in memory, so a kill at any
+moment leaves an existing ``--out`` as it was. Ctrl-C / SIGTERM: see
+``_interrupt``.
+"""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from . import CLIError
 from ._inputs import expand_inputs, parse_sizes
+from ._interrupt import StopOnSignal, check_output, interrupted_path
 
 
 def run(args) -> int:
     from bioimg.io import read
+    from bioimg.io._atomic import remove_stale
     from bioimg.models import summary
     from bioimg.training import TrainConfig, Trainer
 
     from ._progress import drive_training
 
+    out = Path(args.out)
+    check_output(out)
+    for target in (out, interrupted_path(out)):  # temporary files of a crashed earlier run
+        remove_stale(target)
     images = expand_inputs(args.image, "image")
     labels = expand_inputs(args.labels, "labels") if args.labels else None
     if labels is not None and len(labels) != len(images):
@@ -29,21 +42,32 @@ def run(args) -> int:
                          epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                          time_budget=args.time_budget, lr=args.lr, seed=args.seed,
                          val_fraction=args.val_fraction, patience=args.patience,
-                         class_names=args.class_names)
+                         class_names=args.class_names, label_kind=args.label_kind)
     imgs = [read(p) for p in images]
-    labs = [read(p).data for p in labels] if labels else None
+    labs = [read(p) for p in labels] if labels else None  # Images: errors name the file
     start = time.perf_counter()
-    trainer = Trainer(imgs, labs, config, image_classes=args.image_classes, checkpoint=args.out)
+    # No checkpoint file: the best model stays in memory until the run ends.
+    trainer = Trainer(imgs, labs, config, image_classes=args.image_classes)
+    plan = trainer.label_plan
+    if plan is not None:
+        print(plan.message + (f"\nnote: {plan.note}" if plan.note else ""))
     print(summary(trainer.net))
-    epochs = drive_training(trainer, f"train {args.task}")
-    model = trainer.result
-    model.save(args.out)
+    # Signals stay caught through the save: a Ctrl-C then cannot cut the final write short.
+    with StopOnSignal(trainer.cancel) as stop:
+        epochs = drive_training(trainer, f"train {args.task}")
+        signum, signame = stop.signum, stop.name
+        dest = interrupted_path(out) if signum else out
+        trainer.result.save(dest)
     last = epochs[-1] if epochs else None
     best = trainer.history[(last.best_epoch or len(trainer.history)) - 1] if trainer.history else {}
     print(f"trained {len(trainer.history)} epoch(s) in {time.perf_counter() - start:.1f} s; "
           f"best epoch {last.best_epoch if last else '-'}: val loss {best.get('val_loss')}, "
           f"{last.metric_name if last else ''} {best.get('val_metric')}")
-    print(f"model written to {args.out}")
+    if signum:
+        kept = f"{out} left unchanged" if out.exists() else f"{out} not written"
+        print(f"interrupted ({signame}): {kept}; best model so far written to {dest}")
+        return 128 + signum
+    print(f"model written to {out}")
     return 0
 
 
@@ -53,7 +77,12 @@ def register(subparsers) -> None:
     p.add_argument("--image", nargs="+", required=True, help="image files, folders or globs")
     p.add_argument("--labels", nargs="+", help="label files (same order as images)")
     p.add_argument("--image-classes", nargs="+", type=int, help="classify: one class id (1..K) per image")
-    p.add_argument("--out", required=True, help="output model file (.bioimg)")
+    p.add_argument("--out", required=True,
+                   help="output model file (.bioimg), replaced atomically only when training ends "
+                   "(finished or --time-budget reached). Ctrl-C/SIGTERM stops after the current "
+                   "step, leaves --out as it was and writes the best model so far next to it "
+                   "(m.bioimg -> m.interrupted.bioimg; exit code 130, 143 for SIGTERM); a second "
+                   "Ctrl-C quits without saving")
     p.add_argument("--model", help="architecture (unet, classifier, autoencoder)")
     p.add_argument("--depth", type=int)
     p.add_argument("--base-width", type=int)
@@ -68,4 +97,7 @@ def register(subparsers) -> None:
     p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--class-names", nargs="+")
+    p.add_argument("--label-kind", choices=("auto", "sparse", "binary", "multiclass", "instance"),
+                   default="auto", help="what label values mean (default: detected; see README "
+                   "'What label values mean')")
     p.set_defaults(func=run)

@@ -26,9 +26,19 @@ def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def class_labels(probs: np.ndarray) -> np.ndarray:
-    """Most probable class per pixel as 1..K (napari convention: 0 is unlabelled)."""
-    return (probs.argmax(0) + 1).astype(np.uint8 if probs.shape[0] < 255 else np.uint16)
+def label_offset(info) -> int:
+    """Label value of output channel 0 for a ``ModelInfo``: the training labels' convention.
+
+    Models trained on dense masks (0 = background) give 0..K-1; sparse
+    painting and models saved before label kinds existed give 1..K (0 stays
+    "unlabelled" in napari).
+    """
+    return int((getattr(info, "extra", None) or {}).get("label_offset", 1))
+
+
+def class_labels(probs: np.ndarray, offset: int = 1) -> np.ndarray:
+    """Most probable class per pixel as ``offset``..K-1+``offset`` (see :func:`label_offset`)."""
+    return (probs.argmax(0) + offset).astype(np.uint8 if probs.shape[0] + offset <= 255 else np.uint16)
 
 
 def instances_from_probs(probs: np.ndarray, threshold: float = 0.5, seed_threshold: float = 0.5,

@@ -9,8 +9,8 @@ import autograd as torch
 
 from ..modelfile import BioimgModel
 from ..training.crops import crop_at
-from ..training.prep import normalize_image, to_channel_first
-from .postprocess import class_labels, instances_from_probs, softmax
+from ..training.prep import image_name, normalize_finite, to_channel_first
+from .postprocess import class_labels, instances_from_probs, label_offset, softmax
 from .tiling import predict_tiled
 
 
@@ -18,7 +18,9 @@ from .tiling import predict_tiled
 class Prediction:
     """What a model produced for one image.
 
-    ``labels``: class ids 1..K (segment), instance ids (instance) or the class
+    ``labels``: class ids in the training labels' convention (segment: 0 =
+    background, 1..K for dense masks; 1..K for sparse painting and older
+    models), instance ids (instance) or the class
     of each object (classify with objects); ``probabilities``: (K, *spatial)
     or (K,) for image-level classification; ``image``: the denoised image in
     the input's intensity scale (denoise).
@@ -55,6 +57,11 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
     The normalization stored in the model is applied first. Dense tasks run
     tiled (``tile`` defaults to twice the training patch, ``overlap`` to a
     quarter of the tile) so memory is bounded by the tile.
+
+    NaN / inf pixels of the image never reach the output: a warning names
+    their count, they are predicted as background (label 0, every class
+    probability 0; a denoised value from a 0 input). A model that itself
+    produces NaN is a ``ValueError``.
     """
     info = model.info
     arr, spatial = to_channel_first(image, axes)
@@ -64,7 +71,8 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
     expected_c = info.config.get("in_channels", 1)
     if arr.shape[0] != expected_c:
         raise ValueError(f"the model expects {expected_c} channel(s); the image has {arr.shape[0]}")
-    x, norm = normalize_image(arr, info.normalization)
+    x, norm, bad = normalize_finite(arr, info.normalization, image_name(image, 0, 1),
+                                    "they are predicted as background")
     net = model.net
     multiple = getattr(net, "size_multiple", 1)
     if info.task == "classify":
@@ -75,19 +83,27 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
     overlap = overlap if overlap is not None else tuple(t // 4 for t in tile)
     out_c = info.config.get("out_channels", arr.shape[0])
     out = predict_tiled(net, x, out_c, tile, overlap, multiple, progress, cancel)
+    if not np.isfinite(out).all():
+        raise ValueError(f"the model produced {int((~np.isfinite(out)).sum())} NaN/inf outputs on a finite "
+                         "input: the model file is broken (retrain it)")
     if info.task == "denoise":
         den = _denormalize(out, norm)
         return Prediction("denoise", image=den[0] if den.shape[0] == 1 else den,
                           summary={"shape": list(den.shape)})
     probs = softmax(out, 0)
+    if bad is not None:
+        probs[:, bad] = 0.0
     if info.task == "instance":
         spacing = getattr(image, "spacing", None)  # anisotropic stacks: split in physical distances
         rel = tuple(sp / min(spacing) for sp in spacing) if spacing and len(spacing) == model.ndim else None
         labels = instances_from_probs(probs, threshold=threshold, min_size=min_size, spacing=rel)
         return Prediction("instance", labels=labels, probabilities=probs,
                           class_names=list(info.class_names), summary={"objects": int(labels.max())})
-    labels = class_labels(probs)
-    counts = {name: int((labels == i + 1).sum()) for i, name in enumerate(info.class_names)}
+    offset = label_offset(info)
+    labels = class_labels(probs, offset)
+    if bad is not None:
+        labels[bad] = 0
+    counts = {name: int((labels == i + offset).sum()) for i, name in enumerate(info.class_names)}
     return Prediction("segment", labels=labels, probabilities=probs,
                       class_names=list(info.class_names), summary={"pixels_per_class": counts})
 

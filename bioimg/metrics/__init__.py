@@ -9,6 +9,9 @@
 - Classification: :func:`accuracy`, :func:`confusion_matrix`,
   :func:`per_class_report` (``(y_true, y_pred)`` order, as scikit-learn).
 - Denoising: :func:`psnr`, :func:`ssim`.
+- Label kinds: :func:`label_kind` (classes or instances), :func:`foreground`,
+  :func:`as_instances` and :func:`foreground_overlap` compare a class mask
+  with instance labels sensibly (binarized) instead of id by id.
 - :func:`format_table` renders rows of metrics for the command line.
 
 Segmentation functions take ``(pred, gt)``, like ``bioimg evaluate PRED GT``.
@@ -30,6 +33,7 @@ from bioimg.metrics._instance import (
     match_instances,
     match_instances_at,
 )
+from bioimg.metrics._kinds import as_instances, foreground, foreground_overlap, label_kind
 from bioimg.metrics._semantic import (
     dice_from_confusion,
     dice_per_class,
@@ -45,13 +49,17 @@ __all__ = [
     "DSB_THRESHOLDS",
     "accuracy",
     "aggregate_matches",
+    "as_instances",
     "average_precision",
     "confusion_matrix",
     "dice_from_confusion",
     "dice_per_class",
+    "foreground",
+    "foreground_overlap",
     "format_table",
     "iou_from_confusion",
     "iou_per_class",
+    "label_kind",
     "match_instances",
     "match_instances_at",
     "mean_dice",

@@ -22,6 +22,7 @@ import zarr
 
 import autograd as torch
 
+from ..inference.postprocess import class_labels, label_offset
 from ..inference.tiling import _starts, blend_window
 from ..preprocess import apply_normalization
 from ..preprocess._percentile import percentiles
@@ -182,8 +183,8 @@ def predict_to_zarr(model, image, out_path: str | os.PathLike, *, axes: str | No
                         "output": output, "class_names": list(info.class_names),
                         "normalization": params})
     try:
-        _run(net, arr, params, store, out_c, tile, overlap, grids, info.task, labels,
-             progress, cancel)
+        _run(net, arr, params, store, out_c, tile, overlap, grids, info.task,
+             label_offset(info) if labels else None, progress, cancel)
     except BaseException:
         if not existed:
             shutil.rmtree(out_path, ignore_errors=True)
@@ -192,8 +193,12 @@ def predict_to_zarr(model, image, out_path: str | os.PathLike, *, axes: str | No
 
 
 def _finish(band: np.ndarray, weight: np.ndarray, params: dict, task: str,
-            labels: bool) -> np.ndarray:
-    """Blended logits of a completed band to what is written (probabilities, labels, image)."""
+            offset: int | None) -> np.ndarray:
+    """Blended logits of a completed band to what is written (probabilities, labels, image).
+
+    ``offset`` is the label value of class 0 (the model's label convention) when labels are
+    written, None for probabilities.
+    """
     out = np.divide(band, weight, out=band)  # finished rows: reuse the band in place
     if task == "denoise":
         from ..inference.predict import _denormalize
@@ -201,13 +206,13 @@ def _finish(band: np.ndarray, weight: np.ndarray, params: dict, task: str,
     # softmax(out, 0) of bioimg.inference, in place (same operations, same numbers)
     np.subtract(out, out.max(axis=0, keepdims=True), out=out)
     probs = np.divide(np.exp(out, out=out), out.sum(axis=0, keepdims=True), out=out)
-    if labels:
-        return (probs.argmax(0) + 1).astype(np.uint8 if probs.shape[0] < 255 else np.uint16)
+    if offset is not None:
+        return class_labels(probs, offset)
     return probs
 
 
 def _run(net, arr, params: dict, store: zarr.Array, out_c: int, tile: tuple, overlap: tuple,
-         grids: list, task: str, labels: bool, progress, cancel) -> None:
+         grids: list, task: str, offset: int | None, progress, cancel) -> None:
     """Row-by-row tiling loop: read a slab, predict its tiles, flush the finished band."""
     shape = tuple(int(s) for s in arr.shape[1:])
     rows, rest = grids[0], grids[1:]
@@ -259,8 +264,8 @@ def _run(net, arr, params: dict, store: zarr.Array, out_c: int, tile: tuple, ove
                     progress(done, total)
             end = rows[i + 1] if i + 1 < len(rows) else stop  # rows before `end` are final
             n = end - base
-            res = _finish(band[:, :n], weight[:n], params, task, labels)
-            if labels:
+            res = _finish(band[:, :n], weight[:n], params, task, offset)
+            if offset is not None:
                 store[base:end] = res
             else:
                 store[:, base:end] = res

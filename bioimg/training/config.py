@@ -39,6 +39,9 @@ class TrainConfig:
     class_names: list | None = None
     n2v_fraction: float = 0.01
     crop_size: int | None = None
+    label_kind: str = "auto"
+    labels_painted: bool = False
+    val_points: int = 10  # with a time budget: validations per run (an epoch ends every budget / val_points s)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -54,6 +57,9 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.model is None:
             self.model = DEFAULT_MODEL[self.task]
+        from .labels import LABEL_KINDS  # label kinds: see bioimg.training.labels
+        if self.label_kind not in LABEL_KINDS:
+            raise ValueError(f"label_kind must be one of {LABEL_KINDS}, got {self.label_kind!r}")
 
 
 @dataclass
@@ -73,6 +79,7 @@ class Progress:
     metric_name: str = ""
     best_epoch: int | None = None
     message: str = ""
+    eta: float | None = None  # seconds left (the step bound at the current pace, capped by the time budget)
 
 
 class CancelToken:

@@ -21,8 +21,10 @@ from ..modelfile import BioimgModel, ModelInfo, save_model
 from ..models import build_model
 from .config import CancelToken, Progress, TrainConfig
 from .crops import object_crops, object_size
-from .prep import check_patch, default_patch, labels_spatial, normalize_image, to_channel_first
-from .targets import INSTANCE_CLASSES, instance_targets, num_classes_of, semantic_targets
+from .labels import (check_labels, classify_plan, interpret_labels, label_name, label_targets,
+                     plan_extra)
+from .prep import (TrainingDiverged, check_patch, default_patch, image_name, input_cause, labels_spatial,
+                   normalize_finite, normalize_image, to_channel_first)
 from .tasks import ClassifyTask, DenoiseTask, DenseTask
 
 
@@ -40,9 +42,13 @@ class Trainer:
     images : array, Image, or list of them
         2D or 3D images (any size); channels allowed with ``axes`` (e.g. "CYX").
     labels : array or list, optional
-        segment: class ids (0 = unlabelled, 1..K); instance: instance masks
-        (0 = background); classify: class ids painted on objects; denoise:
-        clean images for supervised training (None = self-supervised).
+        segment / instance: label images whose values mean what
+        ``bioimg.training.labels`` says (binary, multi-class or instance
+        masks with 0 = background; sparse painting with 0 = unlabelled; set
+        ``config.label_kind`` / ``config.labels_painted`` to override the
+        detection; ``self.label_plan`` holds the decision); classify: class
+        ids painted on objects; denoise: clean images for supervised
+        training (None = self-supervised).
     config : TrainConfig
     image_classes : list of int, optional
         classify: one class id (1..K) per image (image-level labels).
@@ -67,9 +73,11 @@ class Trainer:
         if len(set(spatial)) > 1 or len({a.shape[0] for a in arrays}) > 1:
             raise ValueError("all training images need the same axes and number of channels")
         self.axes, ndim, channels = spatial[0], len(spatial[0]), arrays[0].shape[0]
-        normed = [normalize_image(a, cfg.normalization) for a in arrays]
-        self.images = [n for n, _ in normed]
-        self.norm_params = [p for _, p in normed]
+        normed = [normalize_finite(a, cfg.normalization, image_name(im, i, len(imgs)),
+                                   "left out of the loss") for i, (a, im) in enumerate(zip(arrays, imgs))]
+        self.images = [n for n, _, _ in normed]
+        self.norm_params = [p for _, p, _ in normed]
+        self._bad_pixels = [b for _, _, b in normed]  # NaN/inf pixels: IGNORE targets
         labels = _as_list(labels)
         if labels is not None and len(labels) != len(imgs):
             raise ValueError(f"got {len(imgs)} images but {len(labels)} label images")
@@ -102,22 +110,21 @@ class Trainer:
 
     def _make_task(self, labels, image_classes, ndim, multiple, shapes, model_kw):
         cfg = self.config
+        self.label_plan = None  # denoise: labels are clean images, nothing to interpret
         if cfg.task in ("segment", "instance"):
             if labels is None:
                 raise ValueError(f"task {cfg.task!r} needs labels")
-            labs = [labels_spatial(lab, s) for lab, s in zip(labels, shapes)]
+            names = [label_name(lab, i, len(labels)) for i, lab in enumerate(labels)]
+            labs = [check_labels(labels_spatial(lab, s, n), n) for lab, s, n in zip(labels, shapes, names)]
             self.patch = self._patch(ndim, multiple, shapes)
             weights = cfg.class_weights
-            if cfg.task == "segment":
-                k = num_classes_of(labs)
-                targets = [semantic_targets(lab) for lab in labs]
-                self.class_names = self.class_names or [f"class {i}" for i in range(1, k + 1)]
-            else:
-                if not any(lab.any() for lab in labs):
-                    raise ValueError("instance masks are empty: paint at least one object")
-                k = 3
-                targets = [instance_targets(lab) for lab in labs]
-                self.class_names = list(INSTANCE_CLASSES)
+            plan = self.label_plan = interpret_labels(labs, cfg.task, cfg.label_kind,
+                                                      painted=cfg.labels_painted, names=names)
+            targets = [label_targets(lab, plan, cfg.task, bad)
+                       for lab, bad in zip(labs, self._bad_pixels)]
+            k = plan.num_classes
+            self.class_names = plan.class_names(self.class_names)
+            if cfg.task == "instance":
                 weights = weights or [1.0, 1.0, 4.0]  # boundaries are rare but decide the split
             model_kw["out_channels"] = k
             return DenseTask(self.images, targets, self.patch, cfg, self.rng, k, weights)
@@ -147,7 +154,9 @@ class Trainer:
                 crops += [sampler.sample()[0] for _ in range(8)]
                 classes += [int(c)] * 8
         elif labels is not None:
-            labs = [labels_spatial(lab, im.shape[1:]) for lab, im in zip(labels, self.images)]
+            names = [label_name(lab, i, len(labels)) for i, lab in enumerate(labels)]
+            labs = [check_labels(labels_spatial(lab, im.shape[1:], n), n)
+                    for lab, im, n in zip(labels, self.images, names)]
             size = (cfg.crop_size,) * ndim if cfg.crop_size else object_size(labs[0], multiple)
             self.patch = check_patch(size, ndim, multiple)
             for im, lab in zip(self.images, labs):
@@ -163,6 +172,7 @@ class Trainer:
             raise ValueError("classification needs at least two classes (ids 1 and 2)")
         model_kw["num_classes"] = k
         self.class_names = self.class_names or [f"class {i}" for i in range(1, k + 1)]
+        self.label_plan = classify_plan(k, from_objects=labels is not None)
         return ClassifyTask(crops, [c - 1 for c in classes], cfg, self.rng, k)
 
     # -- loop -------------------------------------------------------------------
@@ -179,6 +189,16 @@ class Trainer:
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         total = cfg.epochs * cfg.steps_per_epoch
         start = time.perf_counter()
+        # With a time budget an epoch also ends every budget / val_points seconds, so validation
+        # draws a curve of ~val_points points however fast or slow the steps are.
+        slice_s = cfg.time_budget / max(1, cfg.val_points) if cfg.time_budget else None
+
+        def eta(step: int, elapsed: float) -> float | None:
+            """Seconds left: the step bound at the current pace, capped by the time budget."""
+            left = elapsed / step * (total - step) if step else None
+            if cfg.time_budget:
+                left = min(left if left is not None else math.inf, max(0.0, cfg.time_budget - elapsed))
+            return left
         best_loss, best_epoch, bad_epochs = math.inf, None, 0
         step, stop = 0, ""
         for epoch in range(1, cfg.epochs + 1):
@@ -194,24 +214,26 @@ class Trainer:
                     g["lr"] = lr
                 x, aux = task.batch()
                 loss = task.loss(net(x), aux)
+                value = float(loss.item())
+                if not math.isfinite(value):  # checked before the step: the weights stay finite
+                    raise TrainingDiverged(f"training diverged at step {step} (loss {value})"
+                                           f"{input_cause(self.images, x.numpy())}; lower the learning rate")
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                value = float(loss.item())
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"training diverged at step {step} (loss {value}); "
-                                             "lower the learning rate")
                 losses.append(value)
                 step += 1
                 elapsed = time.perf_counter() - start
                 yield Progress("step", epoch, cfg.epochs, step, total, value, lr, elapsed,
-                               metric_name=task.metric_name, best_epoch=best_epoch)
+                               metric_name=task.metric_name, best_epoch=best_epoch, eta=eta(step, elapsed))
                 if self.cancel.cancelled:
                     stop = "cancelled"
                     break
                 if cfg.time_budget and elapsed >= cfg.time_budget:
                     stop = "time budget reached"
                     break
+                if slice_s and elapsed >= epoch * slice_s:
+                    break  # a time-sliced epoch: validate now
             val_loss, metric = self._validate()
             record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)) if losses else None,
                       "val_loss": val_loss, "val_metric": metric, "lr": lr,
@@ -224,7 +246,8 @@ class Trainer:
             else:
                 bad_epochs += 1
             yield Progress("epoch", epoch, cfg.epochs, step, total, record["loss"] or float("nan"), lr,
-                           record["elapsed"], val_loss, metric, task.metric_name, best_epoch)
+                           record["elapsed"], val_loss, metric, task.metric_name, best_epoch,
+                           eta=0.0 if stop else eta(step, record["elapsed"]))
             if not stop and cfg.patience is not None and bad_epochs > cfg.patience:
                 stop = f"early stopping (no improvement for {cfg.patience} epochs)"
             if stop:
@@ -263,7 +286,8 @@ class Trainer:
                          axes=self.axes, patch_size=list(self.patch),
                          normalization=dict(cfg.normalization), class_names=self.class_names,
                          history=list(self.history),
-                         extra={"train_normalization": self.norm_params, "seed": cfg.seed})
+                         extra={"train_normalization": self.norm_params, "seed": cfg.seed,
+                                **plan_extra(self.label_plan)})
         return BioimgModel(self.net, info)
 
 

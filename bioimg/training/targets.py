@@ -1,12 +1,14 @@
-"""Turn napari label layers into training targets.
+"""Label images -> training targets (class indices, ``IGNORE`` = left out of the loss).
 
-Conventions (the same in the GUI, the CLI and Python):
+What label values mean (sparse painting, binary / multi-class / instance
+masks) is decided in :mod:`bioimg.training.labels`; this module holds the
+validation and the two conversions it builds on:
 
-- semantic labels: 0 = unlabelled (ignored by the loss), 1..K = classes;
-  the target is ``label - 1`` with ``IGNORE`` for unlabelled pixels.
+- sparse painting: 0 = unlabelled, 1..K = classes; the target is
+  ``label - 1`` with ``IGNORE`` for unlabelled pixels (``semantic_targets``).
 - instance masks: 0 = background, each object one id; the target has three
   classes: 0 background, 1 object interior, 2 object boundary, so touching
-  nuclei stay separable.
+  nuclei stay separable (``instance_targets``).
 """
 from __future__ import annotations
 
@@ -17,17 +19,32 @@ IGNORE = -1
 INSTANCE_CLASSES = ("background", "interior", "boundary")
 
 
-def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
-    """Labels must be a non-negative integer array."""
-    labels = np.asarray(labels)
-    if labels.dtype.kind not in "iub":
-        if labels.dtype.kind == "f" and np.all(np.mod(labels, 1) == 0):
-            labels = labels.astype(np.int64)
-        else:
-            raise ValueError(f"{name} must hold integer class ids, got dtype {labels.dtype}")
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"{name} must be >= 0 (0 = unlabelled), found {labels.min()}")
-    return labels
+def check_labels(labels, name: str = "labels") -> np.ndarray:
+    """Validate one label image; return it as a non-negative integer array.
+
+    Raises a one-line ``ValueError`` naming ``name`` and the offending value
+    for NaN / inf, non-integer or negative values and non-numeric dtypes.
+    """
+    lab = np.asarray(getattr(labels, "data", labels))
+    if lab.dtype == bool:
+        return lab.view(np.uint8)
+    if lab.dtype.kind == "f":
+        bad = ~np.isfinite(lab)
+        if bad.any():
+            what = "NaN" if np.isnan(lab).any() else "inf"
+            raise ValueError(f"{name} hold {what} values ({int(bad.sum())} pixels): labels must be "
+                             "integer ids (0 = background / unlabelled)")
+        frac = lab[np.mod(lab, 1) != 0]
+        if frac.size:
+            raise ValueError(f"{name} hold non-integer values such as {float(frac.flat[0]):g}: "
+                             "labels must be integer ids, not probabilities or intensities")
+        lab = lab.astype(np.int64)
+    elif lab.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integer ids, got dtype {lab.dtype}")
+    if lab.dtype.kind == "i" and lab.size and lab.min() < 0:
+        raise ValueError(f"{name} hold negative values (min {int(lab.min())}): "
+                         "ids must be >= 0 (0 = background / unlabelled)")
+    return lab
 
 
 def semantic_targets(labels: np.ndarray) -> np.ndarray:
@@ -51,11 +68,3 @@ def instance_targets(instances: np.ndarray, boundary_width: int = 2) -> np.ndarr
         boundary = binary_dilation(boundary) & (instances > 0)
     target[boundary] = 2
     return target
-
-
-def num_classes_of(labels_list) -> int:
-    """Number of classes K painted across label images (max id)."""
-    k = max((int(np.max(lab)) for lab in labels_list if lab.size), default=0)
-    if k < 1:
-        raise ValueError("labels are empty: paint at least one class (values 1..K; 0 = unlabelled)")
-    return k

@@ -29,6 +29,11 @@ class DenseTask:
         self.images, self.val_targets = images, targets
         if not any((t != IGNORE).any() for t in train_t):
             raise ValueError("no labelled pixels left for training: paint more labels")
+        present = np.unique(np.concatenate([np.unique(t) for t in train_t]))
+        present = present[present != IGNORE]
+        if len(present) < 2:  # one class to learn: a constant model would score perfectly
+            raise ValueError(f"only class index {int(present[0])} is left to learn after the validation "
+                             "split: label more of the other classes or lower the validation fraction")
         self.sampler = PatchSampler(images, train_t, patch, rng)
         w = class_weights
         self.weight = torch.tensor(np.asarray(w, dtype=np.float32)) if w else None
@@ -66,15 +71,19 @@ class DenseTask:
             count += n
             pred = out.numpy()[0].argmax(0)
             keep = y != IGNORE
-            conf += np.bincount(y[keep] * self.num_classes + pred[keep],
+            conf += np.bincount(y[keep].astype(np.int64) * self.num_classes + pred[keep],
                                 minlength=self.num_classes ** 2).reshape(conf.shape)
         if count == 0:
             return None, None
+        # Mean IoU over the classes in the ground truth or the prediction, background
+        # included: a constant prediction scores at most 1/2. With fewer than two
+        # classes in the validation tiles no score is meaningful, so none is given.
         inter = np.diag(conf)
         union = conf.sum(0) + conf.sum(1) - inter
         present = union > 0
-        miou = float(np.mean(inter[present] / union[present])) if present.any() else None
-        return total / count, miou
+        if (conf.sum(1) > 0).sum() < 2:
+            return total / count, None
+        return total / count, float(np.mean(inter[present] / union[present]))
 
 
 class DenoiseTask:

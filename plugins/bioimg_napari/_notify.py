@@ -36,6 +36,14 @@ def show_error(message: str | BaseException, what: str = "") -> str:
     return text
 
 
+def show_warning(message: str) -> None:
+    """Show a warning notification (the work ran, but the result needs attention)."""
+    from napari.utils.notifications import show_warning as _show
+
+    log.info("warning shown: %s", message)
+    _show(message)
+
+
 def show_info(message: str) -> None:
     """Show an information notification."""
     from napari.utils.notifications import show_info as _show

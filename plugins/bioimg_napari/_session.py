@@ -1,12 +1,22 @@
-"""Models available to the widgets of one viewer: trained in this session or loaded from files."""
+"""What the bioimg widgets of one napari viewer share: the models, and which layers Predict made.
+
+napari hands every dock widget its own ``PublicOnlyProxy`` of the viewer, so
+anything keyed by the object a widget receives (``id(viewer)``) would give
+each widget a private copy. :func:`session_for` unwraps proxies down to the
+real ``napari.Viewer`` and keeps one :class:`Session` per real viewer in a
+``WeakKeyDictionary``: the session lives as long as the viewer and never
+keeps it alive. ``BioimgWidget`` sets ``self.session`` from it, so no widget
+looks its session up by itself.
+"""
 from __future__ import annotations
 
 import weakref
 from pathlib import Path
+from typing import Any
 
 from psygnal import Signal
 
-_STORES: dict[int, "ModelStore"] = {}
+_SESSIONS: "weakref.WeakKeyDictionary[Any, Session]" = weakref.WeakKeyDictionary()
 
 
 class ModelStore:
@@ -46,11 +56,59 @@ class ModelStore:
         """Model names, newest first."""
         return list(reversed(self._models))
 
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+class Session:
+    """State shared by every bioimg widget of one viewer.
+
+    Attributes
+    ----------
+    models : ModelStore
+        Models trained in this session or loaded from files.
+    predicted : list of str
+        Names of the Labels layers made by Predict, oldest first (Evaluate
+        pre-selects the newest one).
+    """
+
+    def __init__(self) -> None:
+        self.models = ModelStore()
+        self.predicted: list[str] = []
+
+    def add_prediction(self, name: str) -> None:
+        """Remember that Predict made (or updated) the Labels layer ``name``; it becomes the newest."""
+        if name in self.predicted:
+            self.predicted.remove(name)
+        self.predicted.append(name)
+
+
+def real_viewer(viewer):
+    """The object behind any number of proxies (napari's ``PublicOnlyProxy`` wraps the real viewer)."""
+    for _ in range(16):  # bounded: a proxy can never make this loop forever
+        if not _is_proxy(viewer):
+            break
+        viewer = viewer.__wrapped__
+    return viewer
+
+
+def _is_proxy(obj) -> bool:
+    try:
+        import wrapt
+    except ImportError:  # napari depends on wrapt; without it nothing is proxied
+        return False
+    return isinstance(obj, wrapt.ObjectProxy)
+
+
+def session_for(viewer) -> Session:
+    """The :class:`Session` of ``viewer`` or of the real viewer behind a proxy (created on first use)."""
+    real = real_viewer(viewer)
+    session = _SESSIONS.get(real)
+    if session is None:
+        session = _SESSIONS[real] = Session()
+    return session
+
 
 def store_for(viewer) -> ModelStore:
-    """The model store of ``viewer`` (created on first use, dropped with the viewer)."""
-    key = id(viewer)
-    if key not in _STORES:
-        _STORES[key] = ModelStore()
-        weakref.finalize(viewer, _STORES.pop, key, None)
-    return _STORES[key]
+    """The model store of ``viewer``'s session (kept for callers of the old API)."""
+    return session_for(viewer).models

@@ -146,3 +146,19 @@ def test_stack_reads_a_folder_of_slices_as_one_volume(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "slices"), g, "--stack", "--json", str(out)]) == 0
     m = json.loads(out.read_text())["images"][0]["instance"][0]
     assert (m["tp"], m["n_true"], m["n_pred"], m["mean_matched_iou"]) == (2, 2, 2, 1.0)
+
+
+def test_class_mask_against_instance_ids_is_binarized(tmp_path, capsys):
+    gt = np.zeros((40, 40), np.uint16)
+    for i in range(4):
+        for j in range(4):
+            gt[10 * i + 2:10 * i + 7, 10 * j + 2:10 * j + 7] = 1 + 4 * i + j  # 16 objects
+    pred = np.where(gt > 0, 2, 1).astype(np.uint8)  # a class map: 1 = background, 2 = nuclei
+    files = _write(tmp_path / "pred.tif", pred), _write(tmp_path / "gt.tif", gt)
+    rc = main(["evaluate", *files, "--json", str(tmp_path / "m.json"), "--semantic", "--instance"])
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert "PRED holds classes but GT holds object ids" in captured.err
+    report = json.loads((tmp_path / "m.json").read_text())["images"][0]
+    assert [m["tp"] for m in report["instance"]] == [16, 16]
+    assert report["semantic"]["num_classes"] == 2 and report["semantic"]["mean_iou"] == 1.0

@@ -27,8 +27,9 @@ def test_semantic_sparse_labels_loss_decreases(blobs2d):
     sparse = np.zeros_like(inst)
     sparse[inst > 0] = 2
     sparse[(inst == 0) & (np.arange(64)[None, :] % 3 == 0)] = 1  # partial background strokes
-    cfg = _cfg(task="segment", epochs=6, steps_per_epoch=5, lr=5e-3)
+    cfg = _cfg(task="segment", epochs=6, steps_per_epoch=5, lr=5e-3, labels_painted=True)
     trainer = Trainer(image, sparse, cfg)
+    assert trainer.label_plan.kind == "sparse" and trainer.label_plan.num_classes == 2
     events = list(trainer.run())
     epochs = [e for e in events if e.kind == "epoch"]
     assert events[-1].kind == "done"

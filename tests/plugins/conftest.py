@@ -73,6 +73,10 @@ class Notes:
         return self._of("error")
 
     @property
+    def warnings(self) -> list[str]:
+        return self._of("warning")
+
+    @property
     def infos(self) -> list[str]:
         return self._of("info")
 
@@ -85,20 +89,58 @@ def notes():
 
 @pytest.fixture
 def wait(qtbot):
-    """``wait(widget, timeout_s)``: run the Qt loop until the widget's worker has finished."""
+    """``wait(widget, timeout_s)``: run the Qt loop until the widget's worker has finished.
+
+    It also waits for the button to accept clicks again (it ignores clicks for a moment after
+    switching between Run and Cancel), so the next ``click`` is not swallowed.
+    """
     def _wait(widget, timeout: float = 60.0) -> None:
-        qtbot.waitUntil(lambda: not widget.busy, timeout=int(timeout * 1000))
+        qtbot.waitUntil(lambda: not widget.busy and widget.button.isEnabled(), timeout=int(timeout * 1000))
     return _wait
 
 
 @pytest.fixture
-def dock():
-    """``dock(viewer, WidgetClass)``: create a widget and dock it like the Plugins menu does."""
-    def _dock(viewer, cls):
-        widget = cls(viewer)
-        viewer.window.add_dock_widget(widget, name=cls.__name__.replace("Widget", ""), tabify=True)
-        widget.reset_choices()
+def click(qtbot):
+    """``click(widget)``: press the widget's Run/Cancel button with the mouse, as a user would.
+
+    Waits until the button accepts clicks (see ``ROLE_GUARD_MS``), then clicks it once.
+    """
+    from qtpy.QtCore import Qt
+
+    def _click(widget, timeout: float = 10.0) -> None:
+        qtbot.waitUntil(widget.button.isEnabled, timeout=int(timeout * 1000))
+        qtbot.mouseClick(widget.button, Qt.MouseButton.LeftButton)
+    return _click
+
+
+def display_name(widget) -> str:
+    """The manifest display name ("Train"...) of a widget class, or the name itself."""
+    if isinstance(widget, str):
         return widget
+    from npe2 import PluginManifest
+
+    from bioimg_napari import MANIFEST
+
+    manifest = PluginManifest.from_file(MANIFEST)
+    commands = {c.id: c.python_name for c in manifest.contributions.commands}
+    target = f"{widget.__module__}:{widget.__qualname__}"
+    for contribution in manifest.contributions.widgets:
+        if commands[contribution.command] == target:
+            return contribution.display_name
+    raise LookupError(f"{target} is not a widget of the bioimg manifest")
+
+
+@pytest.fixture
+def dock():
+    """``dock(viewer, "Train")``: open a widget through napari's plugin door and return it.
+
+    Exactly what Plugins > bioimg > Train does: npe2 finds the command in the manifest and
+    napari builds the widget with a ``PublicOnlyProxy`` of the viewer, tabbed on the right.
+    A widget class is accepted too (its manifest display name is looked up).
+    """
+    def _dock(viewer, widget):
+        _, instance = viewer.window.add_plugin_dock_widget("bioimg", display_name(widget), tabify=True)
+        return instance
     return _dock
 
 

@@ -77,15 +77,15 @@ def test_launch_docks_every_widget(viewer):
     names = " ".join(docked(viewer))
     for name in WIDGETS:
         assert name in names
+    sessions = {id(w.session) for w in docked(viewer).values() if hasattr(w, "session")}
+    assert len(sessions) == 1  # Train, Predict, Explain... share one model session
 
 
-def test_preprocess_screenshot(shown, dock, wait, out_dir, qtbot):
-    from bioimg_napari._widgets.preprocess import PreprocessWidget
-
+def test_preprocess_screenshot(shown, dock, click, wait, out_dir, qtbot):
     (mri,) = shown.open_sample("bioimg", "mri")
-    w = dock(shown, PreprocessWidget)
+    w = dock(shown, "Preprocess")
     w.image.value, w.kappa.value, w.niter.value = mri, 200.0, 20
-    w.run_safely()
+    click(w)
     wait(w)
     getattr(shown, "canvas", shown).grid.enabled = True
     shown.dims.set_point(0, 60.0)
@@ -100,55 +100,57 @@ def test_preprocess_screenshot(shown, dock, wait, out_dir, qtbot):
 QUALITY = bool(os.environ.get("BIOIMG_SCREENSHOTS"))
 
 
-def test_train_predict_evaluate_screenshots(shown, dock, wait, out_dir, qtbot, notes, request):
+def test_train_predict_evaluate_screenshots(shown, dock, click, wait, out_dir, qtbot, notes, request):
     request.getfixturevalue("requires_engine")
-    from bioimg_napari._widgets.evaluate import EvaluateWidget
-    from bioimg_napari._widgets.predict import PredictWidget
-    from bioimg_napari._widgets.train import TrainWidget
-
     image, gt = shown.open_sample("bioimg", "nuclei2d")
     gt.contour = 1
-    train = dock(shown, TrainWidget)
+    train = dock(shown, "Train")
     train.image.value, train.labels.value, train.task.value = image, gt, "instance"
-    train.epochs.value, train.steps.value = (12, 10) if QUALITY else (3, 3)
+    if QUALITY:  # a real run: the default budget's curves, half-way through
+        train.time_budget.value = 60
+    else:
+        train.time_budget.value, train.epochs.value, train.steps.value = 0, 3, 3
     train.patch.value, train.depth.value, train.base_width.value = "64", 2, 8
-    train.run_safely()
+    click(train)
+    qtbot.waitUntil(lambda: sum(e.kind == "epoch" for e in train.events) >= (4 if QUALITY else 1),
+                    timeout=300_000)
+    qtbot.wait(300)
+    save_png(shown.screenshot(canvas_only=False, flash=False), out_dir / "napari_train.png")  # mid-run
     wait(train, 300)
     assert not notes.errors, notes.errors
-    qtbot.wait(300)
-    save_png(shown.screenshot(canvas_only=False, flash=False), out_dir / "napari_train.png")
 
-    predict = dock(shown, PredictWidget)
+    predict = dock(shown, "Predict")
     predict.image.value = image
-    predict.run_safely()
+    click(predict)
     wait(predict, 120)
     gt.visible = False
-    evaluate = dock(shown, EvaluateWidget)
-    evaluate.pred.value, evaluate.gt.value = shown.layers["nuclei2d instances"], gt
-    evaluate.run_safely()
+    evaluate = dock(shown, "Evaluate")
+    assert evaluate.pred.value.name == "nuclei2d instances" and evaluate.gt.value.name == gt.name
+    click(evaluate)
     wait(evaluate)
+    assert not notes.errors, notes.errors
     qtbot.wait(300)
     save_png(shown.screenshot(canvas_only=False, flash=False), out_dir / "napari_predict_evaluate.png")
     for name in ("napari_train.png", "napari_predict_evaluate.png"):
         assert (out_dir / name).stat().st_size <= LIMIT
 
 
-def test_3d_prediction_screenshot(shown, dock, wait, out_dir, qtbot, notes, request):
+def test_3d_prediction_screenshot(shown, dock, click, wait, out_dir, qtbot, notes, request):
     request.getfixturevalue("requires_engine")
-    from bioimg_napari._widgets.predict import PredictWidget
-    from bioimg_napari._widgets.train import TrainWidget
-
     image, labels = shown.open_sample("bioimg", "nuclei3d")
-    train = dock(shown, TrainWidget)
+    train = dock(shown, "Train")
     train.image.value, train.labels.value, train.task.value = image, labels, "instance"
-    train.epochs.value, train.steps.value = (8, 8) if QUALITY else (1, 2)
-    train.patch.value = "16,64,64" if QUALITY else "16,32,32"
+    if QUALITY:
+        train.time_budget.value, train.patch.value = 90, "16,64,64"
+    else:
+        train.time_budget.value, train.epochs.value, train.steps.value = 0, 1, 2
+        train.patch.value = "16,32,32"
     train.depth.value, train.base_width.value, train.batch.value = 2, 8, 2
-    train.run_safely()
+    click(train)
     wait(train, 300)
-    predict = dock(shown, PredictWidget)
+    predict = dock(shown, "Predict")
     predict.image.value = image
-    predict.run_safely()
+    click(predict)
     wait(predict, 120)
     assert not notes.errors, notes.errors
     labels.visible = False

@@ -287,7 +287,6 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
     gx = np.empty((N, C) + g.S, dtype=dt) if need_x else None
     wt = np.ascontiguousarray(w.reshape(G, cg, rg).transpose(0, 2, 1)) if need_x else None
-    results = []
 
     def work(segs):
         acc = np.zeros((G, rg, cg), dtype=dt) if need_w else None
@@ -337,8 +336,10 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
                         part = np.empty((m, C, r1 - r0) + g.S[1:], dtype=dt)
                         _crop_rows(part, gxp, g, r0, r1)
                         partial.append((n0, m, r0, r1, part))
-        results.append((acc, bacc, partial))
-    K.run_threads(work, K.split_rows(N, g.O[0], T, rows * g.inner * it))
+        return acc, bacc, partial
+    # in part order, whatever thread ran a part: the sums below are bitwise the same
+    # with any number of threads
+    results = K.run_threads(work, K.split_rows(N, g.O[0], T, rows * g.inner * it))
     gw = gb = None
     if need_w:
         acc = np.sum([r[0] for r in results], axis=0)

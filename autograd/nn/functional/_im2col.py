@@ -16,8 +16,11 @@ crop / col2im) on chunks of at most ``CHUNK_BYTES`` of columns, with BLAS pinned
 to one thread meanwhile and per-thread scratch buffers that grow to the largest
 size seen (a step allocates only its results; im2col memory is bounded by
 threads x ``CHUNK_BYTES``, whatever the volume). The (sample, row) space is split
-evenly across the threads; input-gradient rows that straddle two threads' row
-ranges are summed after the join.
+into ``PARTS`` equal parts, a number fixed whatever the thread count, and the
+threads share out whole parts; weight gradients are summed per part and the
+parts then added in part order, and input-gradient rows that straddle two
+parts are summed after the join in part order. So the result is bitwise the
+same with 1, 2 or 8 threads (only which thread computes a part changes).
 """
 from __future__ import annotations
 
@@ -49,6 +52,18 @@ def _nthreads() -> int:
 
 
 _NT = _nthreads()
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` threads from now on (``autograd.set_num_threads``); call between steps."""
+    global _NT, _pool
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"number of threads must be >= 1, got {n}")
+    with _lock:
+        _NT, old, _pool = n, _pool, None
+    if old is not None:
+        old.shutdown(wait=False)
 
 
 def _blas_threads_api():
@@ -94,33 +109,45 @@ if hasattr(os, "register_at_fork"):
 
 
 MIN_PARALLEL_MACS = 1 << 23    # smaller convolutions run in the calling thread
+# Large convolutions are cut into this many parts whatever the number of threads
+# (the most ``_nthreads`` uses), so the order of every floating-point sum, and so
+# the trained weights, do not depend on the machine's core count or CPU affinity.
+PARTS = 8
 
 
 def threads_for_gemm(macs: int = 1 << 62) -> int:
-    """Threads that run GEMM pipelines side by side (1 when BLAS threads cannot be pinned
-    or the work, ``macs`` multiply-adds, is too small to pay for a thread hand-off)."""
-    return _NT if _BLAS is not None and macs >= MIN_PARALLEL_MACS else 1
+    """Parts the GEMM pipelines of a convolution are cut into (``PARTS``; 1 when BLAS
+    threads cannot be pinned or the work, ``macs`` multiply-adds, is too small to pay
+    for a thread hand-off). Never depends on the thread count: see ``PARTS``."""
+    return PARTS if _BLAS is not None and macs >= MIN_PARALLEL_MACS else 1
 
 
-def run_threads(fn, parts) -> None:
-    """Run ``fn(part)`` for each part, one per thread, with single-threaded BLAS meanwhile."""
+def run_threads(fn, parts) -> list:
+    """``[fn(part) for part in parts]`` (empty parts skipped), the parts shared out in
+    contiguous runs over up to ``_NT`` threads, with single-threaded BLAS meanwhile.
+
+    The results come back in part order, whichever thread finished first, so
+    callers that sum them get the same bits with any number of threads.
+    """
     parts = [p for p in parts if p]
-    if len(parts) <= 1:
-        for p in parts:
-            fn(p)
-        return
+    nt = min(_NT, len(parts))
+    runs = [parts[len(parts) * t // nt: len(parts) * (t + 1) // nt] for t in range(nt)]
+    # BLAS is pinned to one thread even when one thread runs every part: OpenBLAS
+    # sums some products in another order with several threads (measured: 1 vs 2
+    # threads changes ~10% of random sgemm shapes, small ones too), and the
+    # thread count must not change the result.
     with _lock:
         if _blas_users[0] == 0 and _BLAS is not None:
             _blas_users[1] = _BLAS[0]()
             _BLAS[1](1)
         _blas_users[0] += 1
     try:
-        futs = [pool().submit(fn, p) for p in parts[1:]]
+        futs = [pool().submit(lambda run: [fn(p) for p in run], r) for r in runs[1:]]
         try:
-            fn(parts[0])
+            first = [fn(p) for p in runs[0]] if runs else []
         finally:
-            for f in futs:
-                f.result()
+            rest = [f.result() for f in futs]
+        return first + [r for run in rest for r in run]
     finally:
         with _lock:
             _blas_users[0] -= 1

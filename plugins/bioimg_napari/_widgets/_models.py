@@ -7,17 +7,23 @@ from magicgui.widgets import ComboBox
 from qtpy.QtWidgets import QFileDialog, QPushButton
 
 from .._notify import USER_ERRORS, show_error
-from .._session import store_for
 from ._base import BioimgWidget, InputError
 
 
 class ModelPickerMixin:
-    """Adds a ``model`` drop-down and a "Load model..." button to a :class:`BioimgWidget`."""
+    """Adds a ``model`` drop-down and a "Load model..." button to a :class:`BioimgWidget`.
+
+    The models come from ``self.session.models``, shared with the Train widget
+    and the other pickers of the same viewer; the newest one is selected.
+    """
 
     def _init_models(self: BioimgWidget) -> None:
-        self.store = store_for(self.viewer)
-        self.model_choice = ComboBox(choices=lambda _w=None: self.store.names(), label="model", nullable=False)
+        self.store = self.session.models
+        self.model_choice = ComboBox(choices=lambda _w=None: self.store.names(), label="model", nullable=False,
+                                     tooltip="A model trained in the Train widget or loaded from a .bioimg "
+                                             "file (newest first)")
         self.load_button = QPushButton("Load model...")
+        self.load_button.setToolTip("Open a .bioimg model file; it joins the model list of every bioimg widget")
         self.load_button.clicked.connect(lambda: self.load_model())
         self.store.changed.connect(self._models_changed)
 
@@ -48,5 +54,5 @@ class ModelPickerMixin:
         """The selected model, or an InputError saying how to get one."""
         model = self.store.get(self.model_choice.value)
         if model is None:
-            raise InputError("no model: train one in the Train widget or press 'Load model...'")
+            raise InputError("no model yet: train one in the Train widget or press 'Load model...'")
         return model

@@ -24,10 +24,14 @@ class ExplainWidget(ModelPickerMixin, BioimgWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
         self._init_models()
-        self.image = self.layer_combo(ImageLayer, "image")
-        self.target = SpinBox(value=0, min=0, max=1000, label="target class")
+        self.image = self.layer_combo(ImageLayer, "image", tooltip="The image whose pixels are explained")
+        self.target = SpinBox(value=0, min=0, max=1000, label="target class",
+                              tooltip="Class whose score is explained (1..K, the model's class order); "
+                                      "'predicted' = each pixel's predicted class")
         self.target.native.setSpecialValueText("predicted")
-        self.smooth = SpinBox(value=0, min=0, max=100, label="SmoothGrad samples")
+        self.smooth = SpinBox(value=0, min=0, max=100, label="SmoothGrad samples",
+                              tooltip="Average the saliency over this many noisy copies of the image "
+                                      "(smoother map, that many times slower); 'off' = one pass")
         self.smooth.native.setSpecialValueText("off")
         self.form.extend([self.model_choice, self.image, self.target, self.smooth])
         self.extra.insertWidget(1, self.load_button)
@@ -41,11 +45,12 @@ class ExplainWidget(ModelPickerMixin, BioimgWidget):
         layer = self.require(self.image, "an image layer to explain")
         image = layer_to_image(layer, self.viewer)
         if image.ndim_spatial != model.ndim:
-            raise InputError(f"the model works on {model.ndim}D images; '{layer.name}' is "
+            raise InputError(f"the model works on {model.ndim}D images but '{layer.name}' is "
                              f"{image.ndim_spatial}D ({image.spatial_axes})")
         names = model.info.class_names
         if self.target.value and names and self.target.value > len(names):
-            raise InputError(f"target class must be 1..{len(names)} ({', '.join(map(str, names))}) or 'predicted'")
+            raise InputError(f"target class must be 'predicted' or 1..{len(names)} "
+                             f"({', '.join(map(str, names))}), not {self.target.value}")
         width = int(model.info.config.get("base_width", 16))
         check_memory(4.0 * image.data.size * width * 30, "saliency")
         self.start(saliency, model, image, target=self.target.value or None, smooth=self.smooth.value,

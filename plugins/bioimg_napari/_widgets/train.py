@@ -1,57 +1,35 @@
-"""Train widget: pick Image + Labels layers, a task and a model size, watch the loss, cancel, save."""
+"""Train widget: pick Image + Labels layers and a task, train for a time budget, watch the curves, save."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
-from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, SpinBox
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 from napari.layers import Image as ImageLayer
 from napari.layers import Labels as LabelsLayer
-from qtpy.QtWidgets import QFileDialog, QPushButton
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFileDialog, QPushButton, QToolButton
 
 from .._layers import check_memory, layer_to_image
 from .._notify import USER_ERRORS, show_error
-from .._session import store_for
 from ._base import BioimgWidget, InputError
 from ._plot import LossPlot
+from ._train_form import (DEFAULT_BUDGET, LABEL_HINTS, LABEL_KIND_CHOICES, TASKS, clock, is_painted,
+                          model_kwargs, parse_patch, pointless_run, progress_text, spatial_shape)
 
-TASKS = ("segment", "instance", "classify", "denoise")
-LABEL_HINTS = {"segment": "class ids painted in a Labels layer (0 = unlabelled, 1..K = classes)",
-               "instance": "instance masks (0 = background, one id per object)",
-               "classify": "objects painted with their class id (1..K)",
-               "denoise": "no labels needed (self-supervised)"}
-
-
-def parse_patch(text: str, ndim: int) -> tuple | None:
-    """``""``/``"auto"`` -> None, ``"64"`` -> (64,) * ndim, ``"16,64,64"`` -> (16, 64, 64)."""
-    text = (text or "").strip().lower()
-    if text in ("", "auto", "0"):
-        return None
-    try:
-        sizes = tuple(int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise InputError(f"patch size must be integers like 64 or 16,64,64, got {text!r}") from None
-    if len(sizes) == 1:
-        sizes = sizes * ndim
-    if len(sizes) != ndim or min(sizes) < 1:
-        raise InputError(f"patch size {text!r} needs {ndim} positive values for a {ndim}D image")
-    return sizes
-
-
-def model_kwargs(task: str, depth: int, base_width: int) -> dict:
-    """Model size from the form (0 = the task's default), as ``TrainConfig.model_kwargs``."""
-    if task == "classify":  # the CNN classifier is sized by its stage widths
-        if not depth and not base_width:
-            return {}
-        return {"widths": tuple((base_width or 16) * 2 ** i for i in range(depth or 3))}
-    return {k: v for k, v in (("depth", depth), ("base_width", base_width)) if v}
+__all__ = ["TrainWidget", "parse_patch", "model_kwargs", "train_job"]
+STATUS_INTERVAL = 0.25  # seconds between status-line updates for step events
 
 
 def train_job(image, labels, config, cancel):
-    """Generator run in the worker: build the ``Trainer``, yield its events, return the model."""
+    """Generator run in the worker: build the ``Trainer``, yield its label decision and events, return the model."""
     from bioimg.training import Trainer
 
     trainer = Trainer([image], None if labels is None else [labels], config, cancel=cancel)
+    plan = getattr(trainer, "label_plan", None)
+    if plan is not None and getattr(plan, "message", ""):
+        yield str(plan.message)
     for event in trainer.run():
         yield event
     return trainer.result
@@ -61,9 +39,9 @@ class TrainWidget(BioimgWidget):
     """Train a segmentation, instance segmentation, classification or denoising model.
 
     Start runs ``bioimg.training.Trainer`` (the same loop as ``bioimg
-    train``, same defaults) in a worker and turns into Cancel; cancelling
-    keeps the best model so far. The trained model goes to the Predict and
-    Explain widgets and can be saved as a ``.bioimg`` file.
+    train``) in a worker for a time budget (2 min by default) and turns into
+    Cancel; cancelling keeps the best model so far. The trained model goes
+    to the Predict and Explain widgets and can be saved as a ``.bioimg`` file.
 
     Parameters
     ----------
@@ -76,38 +54,126 @@ class TrainWidget(BioimgWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
         self.image = self.layer_combo(ImageLayer, "image")
+        self.image.tooltip = ("The image to train on (2D or 3D, channels allowed); with a time axis, the "
+                              "time point shown.")
         self.labels = self.layer_combo(LabelsLayer, "labels", nullable=True)
-        self.task = ComboBox(choices=TASKS, value="segment", label="task")
-        self.depth = SpinBox(value=0, min=0, max=6, label="depth")
-        self.base_width = SpinBox(value=0, min=0, max=256, label="base width")
-        for w in (self.depth, self.base_width):
-            w.native.setSpecialValueText("auto")
-        self.epochs = SpinBox(value=20, min=1, max=100_000, label="epochs")
-        self.steps = SpinBox(value=50, min=1, max=100_000, label="steps per epoch")
-        self.time_budget = FloatSpinBox(value=0.0, min=0.0, max=1e7, step=10.0, label="time budget (s)")
-        self.time_budget.native.setSpecialValueText("none")
-        self.patch = LineEdit(value="auto", label="patch size")
-        self.batch = SpinBox(value=8, min=1, max=1024, label="batch size")
-        self.lr = FloatSpinBox(value=3e-3, min=1e-6, max=1.0, step=1e-3, label="learning rate")
-        self.lr.native.setDecimals(5)
-        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
-        self.form.extend([self.image, self.labels, self.task, self.depth, self.base_width, self.epochs,
-                          self.steps, self.time_budget, self.patch, self.batch, self.lr, self.seed])
+        self.label_kind = ComboBox(choices=LABEL_KIND_CHOICES, value="auto", label="labels are", name="label_kind")
+        self.label_kind.tooltip = ("What the label values mean. auto: a layer painted in napari is sparse painting "
+                                   "(0 = unlabelled); a mask from a file is detected. The decision is shown "
+                                   "when training starts.")
+        self.task = ComboBox(choices=TASKS, value="segment", label="task", name="task")
+        self.task.tooltip = ("segment: a class per pixel; instance: separate objects (background, interior, "
+                             "boundary); classify: a class per painted object; denoise: self-supervised.")
+        self.time_budget = FloatSpinBox(value=DEFAULT_BUDGET, min=0.0, max=1e7, step=30.0, label="time budget",
+                                        name="time_budget")
+        self.time_budget.native.setSpecialValueText("off")
+        self.time_budget.native.setSuffix(" s")
+        self.time_budget.native.setDecimals(0)
+        self.time_budget.tooltip = ("Training time in seconds; the best model so far is kept when it runs out. "
+                                    "off: run all epochs (Advanced).")
+        self.form.extend([self.image, self.labels, self.label_kind, self.task, self.time_budget])
+        self._build_advanced()
         self.task.changed.connect(self._task_changed)
+        self.image.changed.connect(self._match_labels)
         self._task_changed()
         self.save_button = QPushButton("Save model...")
+        self.save_button.setToolTip("Write the trained model to a .bioimg file (weights, normalization, classes).")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(lambda: self.save_model())
-        self.plot = LossPlot()
+        self.plot = LossPlot(theme=str(getattr(napari_viewer, "theme", "dark")))
+        self.plot.setToolTip("Loss per step and per epoch (left axis), validation metric in 0..1 (right axis).")
         self.extra.addWidget(self.save_button)
         self.extra.addWidget(self.plot)
+        theme = getattr(getattr(napari_viewer, "events", None), "theme", None)
+        if theme is not None:
+            theme.connect(self._theme_changed)
         self.model = None
         self.model_name: str | None = None
         self.events: list = []
+        self.label_message = ""
+        self.warning: str | None = None
         self.token = None
+        self._last_epoch = None
+        self._last_status = 0.0
+        self._match_labels()
+
+    def _build_advanced(self) -> None:
+        """Model size and loop bounds, folded away behind an "Advanced" toggle (collapsed)."""
+        self.patch = LineEdit(value="auto", label="patch size", name="patch")
+        self.patch.tooltip = "Training patch size: one number (64) or one per axis (16,64,64); auto fits the image."
+        self.batch = SpinBox(value=8, min=1, max=1024, label="batch size", name="batch")
+        self.batch.tooltip = "Patches per step: larger is smoother but slower and uses more memory."
+        self.epochs = SpinBox(value=20, min=1, max=100_000, label="epochs (max)", name="epochs")
+        self.epochs.tooltip = ("Upper bound on epochs; with a time budget an epoch also ends every budget/10, "
+                               "so validation runs about 10 times.")
+        self.steps = SpinBox(value=50, min=1, max=100_000, label="steps per epoch", name="steps")
+        self.steps.tooltip = "Upper bound on training steps per epoch (validation follows each epoch)."
+        self.lr = FloatSpinBox(value=3e-3, min=1e-6, max=1.0, step=1e-3, label="learning rate", name="lr")
+        self.lr.native.setDecimals(5)
+        self.lr.tooltip = "Peak learning rate of the cosine schedule (AdamW); lower it if training diverges."
+        # FloatSpinBox with 0 decimals: magicgui's int SpinBox cannot show "auto" for 0
+        self.depth = FloatSpinBox(value=0, min=0, max=6, step=1, label="depth", name="depth")
+        self.depth.tooltip = "Network depth (down-sampling levels); auto: 3 in 2D, 2 in 3D."
+        self.base_width = FloatSpinBox(value=0, min=0, max=256, step=4, label="base width", name="base_width")
+        self.base_width.tooltip = "Channels of the first layer (doubled at each level); auto: 16."
+        for w in (self.depth, self.base_width):
+            w.native.setDecimals(0)
+            w.native.setSpecialValueText("auto")
+        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed", name="seed")
+        self.seed.tooltip = "Random seed: the same seed and inputs give the same model on this machine."
+        self.advanced = Container(labels=True, widgets=[self.patch, self.batch, self.epochs, self.steps,
+                                                        self.lr, self.depth, self.base_width, self.seed])
+        self.advanced.native.layout().setContentsMargins(12, 0, 0, 0)
+        self.advanced.visible = False
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced_toggle.setToolTip("Show or hide the patch size, batch, epochs, learning rate, model "
+                                        "size and seed.")
+        self.advanced_toggle.toggled.connect(self._fold)
+        layout = self.form.native.parentWidget().layout()  # wherever the base put the form: right below it
+        at = layout.indexOf(self.form.native) + 1
+        layout.insertWidget(at, self.advanced_toggle)
+        layout.insertWidget(at + 1, self.advanced.native)
+
+    def _fold(self, unfolded: bool) -> None:
+        self.advanced.visible = unfolded
+        self.advanced_toggle.setArrowType(Qt.DownArrow if unfolded else Qt.RightArrow)
 
     def _task_changed(self, *_) -> None:
-        self.labels.tooltip = LABEL_HINTS[self.task.value]
+        task = self.task.value
+        self.labels.tooltip = f"{task}: {LABEL_HINTS[task]}"
+        self.labels.enabled = task != "denoise"
+        self.label_kind.visible = task in ("segment", "instance")
+
+    def _theme_changed(self, event=None) -> None:
+        try:
+            self.plot.set_theme(str(getattr(event, "value", None) or self.viewer.theme))
+        except RuntimeError:  # the widget was deleted with its dock
+            pass
+
+    def reset_choices(self, *_) -> None:
+        """Refresh the layer drop-downs and keep a Labels layer that fits the image selected."""
+        super().reset_choices()
+        self._match_labels()
+
+    def _match_labels(self, *_) -> None:
+        """Select a Labels layer with the image's spatial shape (keep the current one if it fits)."""
+        image = self.image.value
+        if image is None:
+            return
+        shape = spatial_shape(image)
+        fits = [c for c in self.labels.choices if c is not None and spatial_shape(c) == shape]
+        if self.labels.value in fits:
+            return
+        active = self.viewer.layers.selection.active
+        named = [c for c in fits if c.name.startswith(image.name)]
+        best = active if active in fits else (named or fits[::-1] or [None])[0]
+        if best is not None or self.labels.value is not None:
+            self.labels.value = best
 
     # -- inputs ---------------------------------------------------------------
     def inputs(self):
@@ -118,39 +184,52 @@ class TrainWidget(BioimgWidget):
         image_layer = self.require(self.image, "an image layer to train on")
         image = layer_to_image(image_layer, self.viewer)
         if image.dtype.kind not in "biuf":
-            raise InputError(f"layer '{image_layer.name}' does not hold numbers ({image.dtype})")
-        labels = None
+            raise InputError(f"layer '{image_layer.name}' holds {image.dtype} values, not numbers")
+        spatial = tuple(s for s, a in zip(image.shape, image.axes) if a in "ZYX")
+        labels, labels_layer, painted = None, None, False
         if task != "denoise":
-            labels_layer = self.require(self.labels, f"a Labels layer with {LABEL_HINTS[task]}")
+            labels_layer = self.require(self.labels, f"a Labels layer ({LABEL_HINTS[task]})",
+                                        hint="add one with the 'New labels layer' button and paint")
             labels = np.asarray(layer_to_image(labels_layer, self.viewer).data)
-            spatial = tuple(s for s, a in zip(image.shape, image.axes) if a in "ZYX")
             if labels.shape != spatial:
-                raise InputError(f"labels '{labels_layer.name}' have shape {labels.shape} but image "
-                                 f"'{image_layer.name}' has spatial shape {spatial}: they must match")
-            if not labels.any():
-                raise InputError(f"labels '{labels_layer.name}' are empty: paint {LABEL_HINTS[task]}")
-        ndim = image.ndim_spatial
-        patch = parse_patch(self.patch.value, ndim)
-        config = TrainConfig(task=task, model_kwargs=model_kwargs(task, self.depth.value, self.base_width.value),
+                raise InputError(f"labels '{labels_layer.name}' have shape {labels.shape}, image "
+                                 f"'{image_layer.name}' has {spatial}: choose labels drawn on this image")
+            painted = is_painted(labels_layer)
+        patch = parse_patch(self.patch.value, image.ndim_spatial)
+        kind = self.label_kind.value if task in ("segment", "instance") else "auto"
+        self.warning = pointless_run(task, kind, painted, labels, getattr(labels_layer, "name", ""),
+                                     image_layer.name, spatial, patch, int(self.depth.value))
+        extra = {}
+        if task in ("segment", "instance"):  # bioimg.training without label kinds yet: leave them out
+            fields = getattr(TrainConfig, "__dataclass_fields__", {})
+            extra = {k: v for k, v in (("label_kind", kind), ("labels_painted", painted)) if k in fields}
+        size = model_kwargs(task, int(self.depth.value), int(self.base_width.value))
+        config = TrainConfig(task=task, model_kwargs=size,
                              patch_size=patch, batch_size=self.batch.value, epochs=self.epochs.value,
                              steps_per_epoch=self.steps.value, time_budget=self.time_budget.value or None,
-                             lr=self.lr.value, seed=self.seed.value)
-        width = self.base_width.value or 16
-        voxels = float(np.prod(patch)) if patch else float(min(image.data.size, 128 ** 2 if ndim == 2 else 32 * 64 ** 2))
+                             lr=self.lr.value, seed=self.seed.value, **extra)
+        width = int(self.base_width.value) or 16
+        ndim = image.ndim_spatial
+        default = 128 ** 2 if ndim == 2 else 32 * 64 ** 2
+        voxels = float(np.prod(patch)) if patch else float(min(image.data.size, default))
         check_memory(4.0 * (4 * image.data.size + self.batch.value * voxels * width * 40), "training")
         return image, labels, config
 
     # -- running --------------------------------------------------------------
     def run(self) -> None:
-        """Check the inputs and start training in a worker."""
+        """Check the inputs and start training in a worker (or warn when the run would be pointless)."""
         from bioimg.training import CancelToken
 
         image, labels, config = self.inputs()
+        if self.warning:
+            self.warn(self.warning)
+            return
         self.token = CancelToken()
-        self.events = []
+        self.events, self.label_message, self._last_epoch = [], "", None
         self.plot.clear()
         self.save_button.setEnabled(False)
         self._source = self.image.value.name
+        self._budget = config.time_budget
         self.start(train_job, image, labels, config, self.token, yielded=self.on_event, returned=self.on_result)
 
     def on_cancel(self) -> None:
@@ -159,31 +238,56 @@ class TrainWidget(BioimgWidget):
             self.token.cancel()
 
     def on_event(self, event) -> None:
-        """Show one ``Progress`` event (progress bar, status line, plot)."""
+        """Show the label decision (a str) or one ``Progress`` event: progress bar, status line, plot.
+
+        Kept cheap (it runs on the Qt main thread for every step): the
+        status line is refreshed a few times a second, the plot draws elsewhere.
+        """
+        if isinstance(event, str):
+            self.label_message = event
+            self.status.setText(f"{event}\nstarting...")
+            return
         self.events.append(event)
         self.plot.add(event)
-        if event.kind == "step":
-            budget = self.time_budget.value
+        if event.kind == "epoch":
+            self._last_epoch = event
+        now = time.monotonic()
+        if event.kind == "step" and now - self._last_status < STATUS_INTERVAL:
+            return
+        self._last_status = now
+        eta = getattr(event, "eta", None)
+        if eta is not None:
+            frac = event.elapsed / max(event.elapsed + eta, 1e-9)
+        else:
             frac = event.step / max(1, event.total_steps)
-            if budget:
-                frac = max(frac, event.elapsed / budget)
-            self.set_progress(int(1000 * min(frac, 1.0)), 1000)
-            self.status.setText(f"epoch {event.epoch}/{event.epochs}  step {event.step}/{event.total_steps}  "
-                                f"loss {event.loss:.4g}  ({event.elapsed:.0f} s)")
-        elif event.kind == "epoch" and event.val_metric is not None:
-            self.status.setText(f"epoch {event.epoch}: val loss {event.val_loss:.4g}, "
-                                f"{event.metric_name} {event.val_metric:.3f} (best epoch {event.best_epoch})")
+            if self._budget:
+                frac = max(frac, event.elapsed / self._budget)
+        self.set_progress(int(1000 * min(frac, 1.0)), 1000)
+        if self.cancelled:
+            return  # keep "cancelling..." on screen
+        line = progress_text(event, self._budget, self._last_epoch)
+        self.status.setText(f"{self.label_message}\n{line}" if self.label_message else line)
 
     def on_result(self, model) -> None:
         """Keep the trained (best) model and offer it to the Predict/Explain widgets."""
         self.model = model
-        self.model_name = store_for(self.viewer).add(f"{model.info.task} model ({self._source})", model)
+        self.model_name = self.session.models.add(f"{model.info.task} model ({self._source})", model)
         self.save_button.setEnabled(True)
         last = self.events[-1] if self.events else None
-        how = "cancelled" if last is not None and last.kind == "cancelled" else (last.message if last else "done")
-        best = f", best epoch {last.best_epoch}" if last is not None and last.best_epoch else ""
-        self.done(f"training {how}: {len(model.info.history)} epoch(s){best}; model '{self.model_name}' "
-                  "is ready in Predict/Explain")
+        if last is None:
+            self.done(f"training done. Model '{self.model_name}' is ready in Predict and Explain.")
+            return
+        why = "" if last.message in ("", "finished", "cancelled") else f": {last.message}"
+        head = f"training {'cancelled' if last.kind == 'cancelled' else 'done'}{why} after {clock(last.elapsed)}"
+        history = model.info.history
+        n = len(history)
+        summary = f"{n} validation{'s' if n != 1 else ''}"
+        if last.best_epoch and last.best_epoch <= n:
+            metric = history[last.best_epoch - 1].get("val_metric")
+            name = self._last_epoch.metric_name if self._last_epoch is not None else ""
+            summary += (f", best val {name or 'metric'} {metric:.2f}" if metric is not None
+                        else f", best after epoch {last.best_epoch}")
+        self.done(f"{head} ({summary}). Model '{self.model_name}' is ready in Predict and Explain.")
 
     def save_model(self, path: str | Path | None = None) -> Path | None:
         """Write the trained model to ``path`` (asked with a file dialog when None); returns the path."""
