@@ -60,9 +60,11 @@ def run(args) -> int:
         trainer.result.save(dest)
     last = epochs[-1] if epochs else None
     best = trainer.history[(last.best_epoch or len(trainer.history)) - 1] if trainer.history else {}
+    scores = ", ".join(f"{name} {best[key]:.3f}" for name, key in
+                       (("val loss", "val_loss"), (last.metric_name if last else "", "val_metric"))
+                       if best.get(key) is not None)
     print(f"trained {len(trainer.history)} epoch(s) in {time.perf_counter() - start:.1f} s; "
-          f"best epoch {last.best_epoch if last else '-'}: val loss {best.get('val_loss')}, "
-          f"{last.metric_name if last else ''} {best.get('val_metric')}")
+          f"best epoch {last.best_epoch if last else '-'}" + (f": {scores}" if scores else ""))
     if signum:
         kept = f"{out} left unchanged" if out.exists() else f"{out} not written"
         print(f"interrupted ({signame}): {kept}; best model so far written to {dest}")

@@ -39,14 +39,20 @@ class DenseTask:
         self.weight = torch.tensor(np.asarray(w, dtype=np.float32)) if w else None
 
     def batch(self):
-        xs, ys = [], []
-        for _ in range(self.config.batch_size):
-            x, y = self.sampler.sample()
-            if self.config.augment:
-                x, y = augment(x, y, self.rng)
-            xs.append(x)
-            ys.append(y)
-        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys).astype(np.int64))
+        # A batch without one labelled pixel (all patches landed on unpainted areas, likely with
+        # sparse painting and small batches) has an undefined mean loss (0/0 = NaN): draw again.
+        for _ in range(100):
+            xs, ys = [], []
+            for _ in range(self.config.batch_size):
+                x, y = self.sampler.sample()
+                if self.config.augment:
+                    x, y = augment(x, y, self.rng)
+                xs.append(x)
+                ys.append(y)
+            y = np.stack(ys)
+            if (y != IGNORE).any():
+                break
+        return torch.from_numpy(np.stack(xs)), torch.from_numpy(y.astype(np.int64))
 
     def loss(self, out, y):
         loss = F.cross_entropy(out, y, weight=self.weight, ignore_index=IGNORE)

@@ -120,3 +120,20 @@ def test_supervised_denoising_pairs_and_config_untouched(blobs2d):
     assert model.task == "denoise" and cfg.class_weights is None
     with pytest.raises(ValueError, match="clean image shape"):
         Trainer(image, clean[:32], _cfg(task="denoise"))
+
+
+def test_sparse_painting_never_gives_a_batch_without_labels():
+    """A few painted pixels, batch 1: every batch still holds a labelled pixel (no NaN loss)."""
+    import numpy as np
+
+    from bioimg.training import TrainConfig, Trainer
+    from bioimg.training.targets import IGNORE
+
+    image = np.random.default_rng(0).random((256, 256), dtype=np.float32)
+    painted = np.zeros((256, 256), np.uint8)
+    painted[10, 10], painted[200, 200] = 1, 2
+    trainer = Trainer(image, painted, TrainConfig(batch_size=1, patch_size=(32, 32), labels_painted=True,
+                                                  val_fraction=0.0, model_kwargs={"depth": 1, "base_width": 4}))
+    for _ in range(300):
+        _, y = trainer.task.batch()
+        assert (y.numpy() != IGNORE).any()
