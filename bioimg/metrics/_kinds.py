@@ -13,7 +13,7 @@ import numpy as np
 
 from bioimg.metrics._semantic import as_label_array
 
-__all__ = ["label_kind", "foreground", "as_instances", "foreground_overlap"]
+__all__ = ["label_kind", "foreground", "as_instances", "foreground_overlap", "single_object_fraction"]
 
 
 def label_kind(labels, max_classes: int = 16) -> str:
@@ -40,8 +40,6 @@ def label_kind(labels, max_classes: int = 16) -> str:
     >>> label_kind(two_blobs), label_kind(two_blobs * np.arange(36).reshape(6, 6))
     ('classes', 'instances')
     """
-    from scipy import ndimage as ndi
-
     a = as_label_array(labels)
     values = np.unique(a)
     nonzero = values[values != 0]
@@ -51,11 +49,35 @@ def label_kind(labels, max_classes: int = 16) -> str:
         return "instances"
     if values[0] != 0:  # every pixel has a class: a dense class map (e.g. 1 = painted background)
         return "classes"
-    structure = ndi.generate_binary_structure(a.ndim, a.ndim)
-    for v in nonzero:
-        if ndi.label(a == v, structure=structure)[1] > 1:
-            return "classes"
-    return "instances"
+    return "instances" if single_object_fraction([a], nonzero) == 1.0 else "classes"
+
+
+def single_object_fraction(labels_list, values: np.ndarray) -> float:
+    """Fraction of (image, id) pairs whose pixels form one connected object (8/26-connected).
+
+    Instance masks score ~1 (an id is an object), class masks ~0 (a class
+    spreads over many objects): what tells the two apart when ids are few.
+
+    Parameters
+    ----------
+    labels_list : list of array of int
+        Label images.
+    values : ndarray
+        The sorted non-zero ids to look at (all ids of the images).
+    """
+    from scipy import ndimage as ndi
+
+    single = total = 0
+    for lab in labels_list:
+        compact = np.searchsorted(values, lab) + 1  # ids -> 1..n: find_objects needs small ids
+        compact[lab == 0] = 0
+        structure = np.ones((3,) * lab.ndim)
+        for i, sl in enumerate(ndi.find_objects(compact)):
+            if sl is None:
+                continue
+            single += ndi.label(compact[sl] == i + 1, structure=structure)[1] == 1
+            total += 1
+    return single / total if total else 0.0
 
 
 def foreground(labels) -> tuple[np.ndarray, int]:

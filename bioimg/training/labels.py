@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from ..metrics._kinds import single_object_fraction
 from .targets import IGNORE, INSTANCE_CLASSES, check_labels, instance_targets
 
 LABEL_KINDS = ("auto", "sparse", "binary", "multiclass", "instance")
@@ -91,21 +91,6 @@ def _values(lab: np.ndarray) -> np.ndarray:
     if top < (1 << 24):
         return np.flatnonzero(np.bincount(lab.reshape(-1).astype(np.intp, copy=False), minlength=top + 1))
     return np.unique(lab)
-
-
-def _single_component_fraction(labs: list, values: np.ndarray) -> float:
-    """Fraction of (image, id) pairs whose pixels form one connected component."""
-    single = total = 0
-    for lab in labs:
-        compact = np.searchsorted(values, lab) + 1  # ids -> 1..n, cheap for find_objects
-        compact[lab == 0] = 0
-        for i, sl in enumerate(ndi.find_objects(compact)):
-            if sl is None:
-                continue
-            n = ndi.label(compact[sl] == i + 1, structure=np.ones((3,) * lab.ndim))[1]
-            single += n == 1
-            total += 1
-    return single / total if total else 0.0
 
 
 def _too_many(count: int, what: str) -> ValueError:
@@ -182,7 +167,7 @@ def interpret_labels(labels_list, task: str, kind: str = "auto", *, painted: boo
             kind = "binary"
         elif not has_zero:
             kind = "sparse"  # every pixel carries a class: 1..K are the classes
-        elif n > MAX_CLASSES or (n >= 3 and _single_component_fraction(labs, values) >= 0.8):
+        elif n > MAX_CLASSES or (n >= 3 and single_object_fraction(labs, values) >= 0.8):
             kind = "instance"
         else:
             kind = "multiclass"

@@ -138,7 +138,7 @@ class DenoiseTask:
     def validate(self, net):
         if not self.val:
             return None, None
-        losses, gains = [], []
+        losses = []
         for x, target, mask in self.val:
             out = net(torch.from_numpy(x))
             if mask is None:

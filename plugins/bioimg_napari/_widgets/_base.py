@@ -43,6 +43,25 @@ class InputError(ValueError):
     """A bad choice in the form (no layer, wrong shape...): shown as a notification."""
 
 
+def parse_sizes(text: str, ndim: int, what: str, example: str) -> tuple | None:
+    """A size field: ``""``/``"auto"``/``"0"`` -> None, ``"64"`` -> (64,) * ndim, ``"16,64,64"`` as is.
+
+    ``what`` names the field and ``example`` shows valid values in the error
+    (an :class:`InputError`).
+    """
+    text = (text or "").strip().lower()
+    if text in ("", "auto", "0"):
+        return None
+    try:
+        sizes = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise InputError(f"{what} must be 'auto' or integers like {example}, not {text!r}") from None
+    sizes = sizes * ndim if len(sizes) == 1 else sizes
+    if len(sizes) != ndim or min(sizes) < 1:
+        raise InputError(f"{what} {text!r}: a {ndim}D image needs 1 or {ndim} positive values")
+    return sizes
+
+
 class BioimgWidget(QWidget):
     """Base of the dockable widgets.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._layers import layer_axes
-from ._base import InputError
+from ._base import parse_sizes
 
 TASKS = ("segment", "instance", "classify", "denoise")
 LABEL_HINTS = {"segment": "class ids painted in a Labels layer (0 = unlabelled, 1..K = classes), or a mask",
@@ -20,18 +20,7 @@ DEFAULT_BUDGET = 120.0  # seconds: a first model in two minutes; epochs x steps 
 
 def parse_patch(text: str, ndim: int) -> tuple | None:
     """``""``/``"auto"`` -> None, ``"64"`` -> (64,) * ndim, ``"16,64,64"`` -> (16, 64, 64)."""
-    text = (text or "").strip().lower()
-    if text in ("", "auto", "0"):
-        return None
-    try:
-        sizes = tuple(int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise InputError(f"patch size must be integers like 64 or 16,64,64, not {text!r}") from None
-    if len(sizes) == 1:
-        sizes = sizes * ndim
-    if len(sizes) != ndim or min(sizes) < 1:
-        raise InputError(f"patch size {text!r} needs {ndim} positive values for a {ndim}D image")
-    return sizes
+    return parse_sizes(text, ndim, "patch size", "64 or 16,64,64")
 
 
 def model_kwargs(task: str, depth: int, base_width: int) -> dict:

@@ -8,7 +8,7 @@ from napari.layers import Labels as LabelsLayer
 
 from .._layers import add_result, layer_to_image, result_kwargs
 from .._notify import show_info
-from ._base import BioimgWidget, InputError
+from ._base import BioimgWidget, InputError, parse_sizes
 from ._models import ModelPickerMixin
 
 SUFFIX = {"instance": "instances", "segment": "classes", "classify": "object classes"}
@@ -18,17 +18,7 @@ COLORMAPS = ("gray", "green", "magenta", "cyan", "yellow", "red", "blue")
 
 def parse_tile(text: str, ndim: int) -> tuple | None:
     """``"auto"`` -> None (the model's default), ``"256"`` -> (256,) * ndim, ``"32,128,128"`` as is."""
-    text = (text or "").strip().lower()
-    if text in ("", "auto", "0"):
-        return None
-    try:
-        sizes = tuple(int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise InputError(f"tile size must be 'auto' or integers like 256 or 32,128,128, not {text!r}") from None
-    sizes = sizes * ndim if len(sizes) == 1 else sizes
-    if len(sizes) != ndim or min(sizes) < 1:
-        raise InputError(f"tile size {text!r}: a {ndim}D image needs 1 or {ndim} positive values")
-    return sizes
+    return parse_sizes(text, ndim, "tile size", "256 or 32,128,128")
 
 
 def channel_names(pred) -> list[str]:

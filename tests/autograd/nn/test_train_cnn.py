@@ -75,4 +75,4 @@ def test_small_cnn_learns_shapes():
     assert logits.dtype == A.float32
     assert accuracy > 0.95, f"test accuracy {accuracy:.3f}"
     assert int(model[1].num_batches_tracked) == step
-    assert elapsed < 30, f"training took {elapsed:.1f} s"
+    print(f"training took {elapsed:.1f} s")  # a figure to read, not a pass/fail: tests never time
