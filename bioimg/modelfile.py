@@ -11,19 +11,37 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ._modelschema import DTYPES, MAX_WEIGHTS
+
 FORMAT = "bioimg-model"
 VERSION = 1
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
+MAX_FILE_BYTES = 4 << 30          # the weight table may declare at most 2 GiB; deflate cannot grow data 2x
+MAX_DIRECTORY_BYTES = 16 << 20    # ~60 bytes per entry: 10,000 weights need < 1 MB
+MAX_RATIO = 1100                  # deflate cannot compress more than ~1032:1; beyond that the sizes lie
 
 
 class ModelFileError(ValueError):
-    """A model file that cannot be used: names the file and the reason."""
+    """A model file that cannot be used: names the file and the reason, in one printable line.
+
+    Parts of the message can come from the file itself (names, zip errors
+    quoting header bytes): control characters are escaped and the line is cut,
+    so a hostile file cannot spread the message over many lines.
+    """
+
+    def __init__(self, message: str) -> None:
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+        super().__init__(text if len(text) <= 400 else text[:397] + "...")
 
 
 @dataclass
@@ -123,31 +141,87 @@ def read_info(path) -> tuple[ModelInfo, dict]:
 
 
 def _open(path: Path) -> zipfile.ZipFile:
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file")
+    """Open a model file: a regular file only (a FIFO would hang, /dev/zero never ends).
+
+    The file is opened with ``O_NONBLOCK`` (opening a FIFO returns at once
+    instead of waiting for a writer) and what was opened is checked with
+    ``fstat``, so nothing can be swapped in between the check and the read.
+    Symlinks are followed: the target is what is checked.
+    """
     try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelFileError(f"{path}: not a bioimg model file ({exc})") from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except IsADirectoryError:  # some systems refuse to open folders for reading
+        raise ModelFileError(f"{path}: a folder, not a bioimg model file") from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read the model file ({exc.strerror})") from None
+    fh = None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, pipe or socket)"
+            raise ModelFileError(f"{path}: {kind}, not a bioimg model file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ModelFileError(f"{path}: {st.st_size:,} bytes, more than a bioimg model file can hold")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+        _check_directory_size(path, fh)
+        zf = zipfile.ZipFile(fh)
+    except ModelFileError:
+        fh.close() if fh is not None else os.close(fd)
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
+        fh.close() if fh is not None else os.close(fd)
+        raise ModelFileError(f"{path}: not a bioimg model file ({exc})"[:300]) from None
+    if len(zf.filelist) > MAX_WEIGHTS + 16:
+        zf.close()
+        raise ModelFileError(f"{path}: {len(zf.filelist):,} entries, more than a bioimg model file holds")
+    return zf
+
+
+def _check_directory_size(path: Path, fh) -> None:
+    """Refuse a zip whose central directory is huge BEFORE zipfile parses it.
+
+    zipfile builds a Python object for every directory entry (~10x its bytes on
+    disk): a file of nothing but tiny entries would cost gigabytes to list.
+    """
+    end = zipfile._EndRecData(fh)  # the end-of-directory record; stable since Python 2
+    if end is None:
+        raise ModelFileError(f"{path}: not a bioimg model file (not a zip archive)")
+    if end[zipfile._ECD_SIZE] > MAX_DIRECTORY_BYTES or end[zipfile._ECD_ENTRIES_TOTAL] > MAX_WEIGHTS + 16:
+        raise ModelFileError(f"{path}: the zip directory lists {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries "
+                             f"in {end[zipfile._ECD_SIZE]:,} bytes, more than a bioimg model file holds")
+    fh.seek(0)
 
 
 def _parse_config(path: Path, zf: zipfile.ZipFile) -> tuple[ModelInfo, dict]:
+    from ._modelschema import SchemaError, describe, validate_config
+
     try:
         info = zf.getinfo("config.json")
         if info.file_size > MAX_CONFIG_BYTES:
             raise ModelFileError(f"{path}: config.json is implausibly large")
-        config = json.loads(zf.read(info).decode("utf-8"))
+        with zf.open(info) as fh:  # bounded: a lying size header cannot inflate more
+            text = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(text) > MAX_CONFIG_BYTES:
+            raise ModelFileError(f"{path}: config.json is implausibly large")
+        config = json.loads(text.decode("utf-8"))
     except KeyError:
         raise ModelFileError(f"{path}: not a bioimg model file (no config.json)") from None
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except RecursionError:
+        raise ModelFileError(f"{path}: config.json is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError,
+            NotImplementedError) as exc:  # NotImplementedError: an unknown compression method
         raise ModelFileError(f"{path}: config.json is corrupt ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a bioimg model file (format {config.get('format')!r})"
+        raise ModelFileError(f"{path}: not a bioimg model file (format {config.get('format')!r})"[:300]
                              if isinstance(config, dict) else f"{path}: config.json is not an object")
-    version = config.get("version")
-    if version != VERSION:
-        raise ModelFileError(f"{path}: model file version {version!r} is not supported "
-                             f"(this bioimg reads version {VERSION})")
+    try:
+        validate_config(config, VERSION)
+    except SchemaError as exc:
+        raise ModelFileError(describe(path, exc)) from None
     fields = {k: config[k] for k in ModelInfo.__dataclass_fields__ if k in config}
     try:
         info = ModelInfo(**fields)
@@ -156,36 +230,71 @@ def _parse_config(path: Path, zf: zipfile.ZipFile) -> tuple[ModelInfo, dict]:
     return info, config
 
 
+def _read_weight(path: Path, zf: zipfile.ZipFile, key: str, meta: dict) -> np.ndarray:
+    """One weight array, checked against its declared shape and dtype BEFORE its data is read.
+
+    The zip entry is read through a bounded stream: at most the declared
+    array's bytes plus the ``.npy`` header, whatever the entry's size fields
+    say (a small file cannot inflate to gigabytes), and a real (float or
+    integer), finite array is the only thing accepted.
+    """
+    from numpy.lib import format as npy
+
+    if meta["dtype"] not in DTYPES:  # the schema checked this already; kept here for direct callers
+        raise ModelFileError(f"{path}: weight {key!r} is {meta['dtype']!r}, not a real number array"[:300])
+    dtype = np.dtype(meta["dtype"])
+    shape = tuple(meta["shape"])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    try:
+        entry = zf.getinfo(meta["file"])
+    except KeyError:
+        raise ModelFileError(f"{path}: weight {key!r} is missing from the archive") from None
+    if entry.file_size > expected + 65536:  # 64 KiB: the largest .npy header numpy writes
+        raise ModelFileError(f"{path}: weight {key!r} declares {entry.file_size} bytes for a {dtype} array "
+                             f"of shape {shape}")
+    if entry.file_size > 1 << 20 and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+        raise ModelFileError(f"{path}: weight {key!r} claims to inflate {entry.compress_size} bytes to "
+                             f"{entry.file_size} (more than deflate can)")
+    try:
+        with zf.open(entry) as fh:
+            version = npy.read_magic(fh)
+            header = npy.read_array_header_1_0(fh) if version == (1, 0) else npy.read_array_header_2_0(fh)
+            got_shape, fortran, got_dtype = header
+            if tuple(got_shape) != shape or got_dtype != dtype:
+                raise ModelFileError(f"{path}: weight {key!r} is {got_dtype} {tuple(got_shape)} but config.json "
+                                     f"says {dtype} {shape}"[:300])
+            data = fh.read(expected + 1)
+    except ModelFileError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: an entry flagged as encrypted
+        raise ModelFileError(f"{path}: weight {key!r} is unreadable ({exc})"[:300]) from None
+    if len(data) != expected:
+        raise ModelFileError(f"{path}: weight {key!r} holds {len(data)} bytes, expected {expected}")
+    # a writable C-order copy; ascontiguousarray would turn 0-d into 1-d
+    arr = np.array(np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C"), order="C")
+    if _digest(arr) != meta.get("sha256"):
+        raise ModelFileError(f"{path}: weight {key!r} does not match its checksum "
+                             "(the file was modified or corrupted)")
+    if dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ModelFileError(f"{path}: weight {key!r} holds {int((~np.isfinite(arr)).sum())} NaN/inf values")
+    return arr
+
+
 def load_model(path) -> BioimgModel:
     """Load a ``.bioimg`` file: rebuild the architecture by name and load verified weights."""
-    from .models import MODELS, build_model
+    from .models import build_model
     import autograd as torch
 
     path = Path(path)
     zf = _open(path)
     with zf:
-        info, config = _parse_config(path, zf)
-        if info.architecture not in MODELS:
-            raise ModelFileError(f"{path}: unknown architecture {info.architecture!r}")
-        entries = config.get("weights")
-        if not isinstance(entries, dict):
-            raise ModelFileError(f"{path}: config.json has no weight table")
-        state = {}
-        for key, meta in entries.items():
-            try:
-                raw = zf.read(meta["file"])
-                arr = np.load(io.BytesIO(raw), allow_pickle=False)
-            except (KeyError, TypeError):
-                raise ModelFileError(f"{path}: weight {key!r} is missing from the archive") from None
-            except (ValueError, OSError, zipfile.BadZipFile) as exc:
-                raise ModelFileError(f"{path}: weight {key!r} is unreadable ({exc})") from None
-            if _digest(arr) != meta.get("sha256"):
-                raise ModelFileError(f"{path}: weight {key!r} does not match its checksum "
-                                     "(the file was modified or corrupted)")
-            state[key] = torch.from_numpy(arr)
+        info, config = _parse_config(path, zf)  # the schema: architecture limits, the weight table
+        state = {key: torch.from_numpy(_read_weight(path, zf, key, meta))
+                 for key, meta in config["weights"].items()}
     try:
         net = build_model(info.architecture, **info.config)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MemoryError) as exc:
         raise ModelFileError(f"{path}: cannot rebuild {info.architecture} ({exc})") from None
     try:
         net.load_state_dict(state, strict=True)

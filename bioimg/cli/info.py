@@ -27,7 +27,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Show what bioimg reads from each image file or folder: shape, dtype, axes, "
                     "voxel spacing with unit, value range and (NIfTI/DICOM) orientation.")
     parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="TIFF/OME-TIFF, NIfTI (.nii, .nii.gz), DICOM file, or a folder of TIFF/DICOM slices")
+                        help="TIFF/OME-TIFF, NIfTI (.nii, .nii.gz), DICOM file, a folder of TIFF/DICOM slices, "
+                             "or a .bioimg model file")
     parser.add_argument("--series", type=int, default=0,
                         help="series to read from multi-series TIFF files or DICOM folders (default: 0)")
     parser.set_defaults(func=run)
@@ -39,8 +40,33 @@ def run(args: argparse.Namespace) -> int:
     for i, path in enumerate(args.files):
         if i:
             print()
-        print(describe(read(path, series=args.series), str(path)))
+        if str(path).lower().endswith(".bioimg"):
+            print(describe_model(path))
+        else:
+            print(describe(read(path, series=args.series), str(path)))
     return 0
+
+
+def describe_model(path) -> str:
+    """Summary of a ``.bioimg`` model file from its validated config (no weight is read)."""
+    from bioimg.modelfile import read_info
+
+    info, config = read_info(path)
+    extra = info.extra or {}
+    arch = ", ".join(f"{k} {v}" for k, v in info.config.items())
+    last = info.history[-1] if info.history else {}
+    lines = [str(path),
+             f"  task:     {info.task} ({info.architecture}: {arch})",
+             f"  axes:     {info.axes}, patch {' x '.join(map(str, info.patch_size)) or '-'}",
+             f"  classes:  {', '.join(map(str, info.class_names)) or '-'}"]
+    if "label_kind" in extra:
+        lines.append(f"  labels:   {extra['label_kind']} (class 0 is written as {extra.get('label_offset', 1)})")
+    if info.history:
+        metric = last.get("val_metric")
+        lines.append(f"  trained:  {len(info.history)} epoch(s), {last.get('step', '?')} steps"
+                     + (f", last val metric {metric:.3f}" if isinstance(metric, (int, float)) else ""))
+    lines.append(f"  bioimg:   {config.get('bioimg_version', '?')} (model file version {config['version']})")
+    return "\n".join(lines)
 
 
 def describe(image: Image, path: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,10 @@ def _read(path: Path, series: int) -> Image:
         return read_zarr(path)
     if path.is_dir():
         return read_folder(path, int(series))
-    size = path.stat().st_size
+    st = path.stat()  # follows symlinks: a link to /dev/zero is a device, a FIFO would block
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageReadError(path, "not a regular file (a device, pipe or socket)")
+    size = st.st_size
     if size == 0:
         raise ImageReadError(path, "file is empty (0 bytes)")
     with open(path, "rb") as fh:
