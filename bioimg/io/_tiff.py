@@ -14,7 +14,7 @@ import tifffile
 from ._axes import AXES_LETTERS, from_tifffile_axes, spatial_axes, to_canonical, unsupported_dtype
 from ._errors import ImageReadError
 from ._image import Image, image_name
-from ._ome import parse_ome
+from ._ome import ome_size_problem, parse_ome
 from ._units import clean_float, normalize_unit, sanitize_spacing, to_micrometers
 
 #: Uncompressed, contiguous series at least this large are memory-mapped
@@ -38,6 +38,7 @@ def read_tiff(path: Path, series: int = 0, *, allow_memmap: bool = True, loader=
     """
     size = path.stat().st_size
     with _tifffile_errors() as errors, tifffile.TiffFile(path) as tif:
+        _check_ome_sizes(path, tif)  # before tifffile builds (and allocates) series from the XML
         n = len(tif.series)
         if errors:
             # tifffile recovers from a broken page chain or ImageJ/shaped
@@ -102,6 +103,15 @@ def _tifffile_errors():
         yield handler.messages
     finally:
         logger.removeHandler(handler)
+
+
+def _check_ome_sizes(path: Path, tif: tifffile.TiffFile) -> None:
+    """Refuse OME-XML whose sizes the file's pages cannot hold (see ``ome_size_problem``)."""
+    if not tif.is_ome:
+        return
+    problem = ome_size_problem(tif.pages[0].description, len(tif.pages), tif.pages[0].shape)
+    if problem:
+        raise ImageReadError(path, problem)
 
 
 def _check_complete(path: Path, ser, size: int) -> None:
