@@ -43,6 +43,10 @@ def _int(config: dict, key: str, low: int, high: int, default=None) -> int:
     return value
 
 
+def _printable(value, limit: int = 200) -> bool:
+    return isinstance(value, str) and len(value) <= limit and value.isprintable()
+
+
 def _number(value, key: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SchemaError(f"{key} must be a finite number, got {value!r}"[:200])
@@ -175,16 +179,22 @@ def validate_config(config, version: int) -> None:
             raise SchemaError(f"{key} must be a{'n object' if kind is dict else ' list'}")
         if len(value) > MAX_LIST:
             raise SchemaError(f"{key} has {len(value)} entries (more than {MAX_LIST})")
-    if not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in config.get("class_names", [])):
-        raise SchemaError("class_names must be strings")
+    # names are printed (bioimg info, the GUI, output metadata): one printable line each
+    if not all(_printable(c) or (isinstance(c, int) and not isinstance(c, bool))
+               for c in config.get("class_names", [])):
+        raise SchemaError("class_names must be short printable strings")
+    names = config.get("class_names", [])
+    if name == "classifier" and names and len(names) < arch.get("num_classes", 2):
+        # prediction looks the winning class up by index: fewer names would be an IndexError there
+        raise SchemaError(f"class_names lists {len(names)} names for {arch.get('num_classes', 2)} classes")
     if not all(isinstance(h, dict) for h in config.get("history", [])):
         raise SchemaError("history must be a list of objects")
     _check_normalization(config.get("normalization", {}))
     extra = config.get("extra", {})
     if "label_offset" in extra:
         _int(extra, "label_offset", 0, 1)
-    if not isinstance(extra.get("label_kind", ""), str):
-        raise SchemaError("extra.label_kind must be a string")
+    if not _printable(extra.get("label_kind", "")):
+        raise SchemaError("extra.label_kind must be a short printable string")
     _check_weights(config.get("weights"))
 
 

@@ -133,7 +133,24 @@ def _json_default(obj):
 
 
 def read_info(path) -> tuple[ModelInfo, dict]:
-    """Read and validate ``config.json`` only (cheap: for ``bioimg info`` and the GUI)."""
+    """Read and validate ``config.json`` only (cheap: for the GUI; no weight is read).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.bioimg`` file (a regular file; symlinks are followed).
+
+    Returns
+    -------
+    (ModelInfo, dict)
+        The model's description and the whole parsed, schema-checked ``config.json``.
+
+    Raises
+    ------
+    ModelFileError
+        A ``ValueError`` naming the file and the problem in one line: not a
+        regular file, not a zip, a config.json that fails the schema, ...
+    """
     path = Path(path)
     zf = _open(path)
     with zf:
@@ -160,8 +177,7 @@ def _open(path: Path) -> zipfile.ZipFile:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, pipe or socket)"
-            raise ModelFileError(f"{path}: {kind}, not a bioimg model file")
+            raise ModelFileError(f"{path}: not a regular file ({_kind(st.st_mode)}), not a bioimg model file")
         if st.st_size > MAX_FILE_BYTES:
             raise ModelFileError(f"{path}: {st.st_size:,} bytes, more than a bioimg model file can hold")
         if hasattr(os, "set_blocking"):
@@ -170,7 +186,7 @@ def _open(path: Path) -> zipfile.ZipFile:
         _check_directory_size(path, fh)
         zf = zipfile.ZipFile(fh)
     except ModelFileError:
-        fh.close() if fh is not None else os.close(fd)
+        fh.close() if fh is not None else os.close(fd)  # the fd belongs to fh once wrapped
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
         fh.close() if fh is not None else os.close(fd)
@@ -179,6 +195,16 @@ def _open(path: Path) -> zipfile.ZipFile:
         zf.close()
         raise ModelFileError(f"{path}: {len(zf.filelist):,} entries, more than a bioimg model file holds")
     return zf
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
 
 
 def _check_directory_size(path: Path, fh) -> None:
@@ -282,7 +308,28 @@ def _read_weight(path: Path, zf: zipfile.ZipFile, key: str, meta: dict) -> np.nd
 
 
 def load_model(path) -> BioimgModel:
-    """Load a ``.bioimg`` file: rebuild the architecture by name and load verified weights."""
+    """Load a ``.bioimg`` file: rebuild the architecture by name and load verified weights.
+
+    Everything is checked before memory is committed: the file type, the zip
+    directory's size, the config schema (architecture limits, a weight table
+    of at most 100 M values / 2 GiB), each entry's declared size and ``.npy``
+    header; entries are read through bounded streams, then checksums, NaN/inf.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.bioimg`` file (a regular file; symlinks are followed).
+
+    Returns
+    -------
+    BioimgModel
+        The network in eval mode with its ``ModelInfo``.
+
+    Raises
+    ------
+    ModelFileError
+        A ``ValueError`` naming the file and the problem in one line.
+    """
     from .models import build_model
     import autograd as torch
 

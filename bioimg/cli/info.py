@@ -48,15 +48,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def describe_model(path) -> str:
-    """Summary of a ``.bioimg`` model file from its validated config (no weight is read)."""
-    from bioimg.modelfile import read_info
+    """Summary of a ``.bioimg`` model file, after the same checks as loading it (weights included)."""
+    from bioimg.modelfile import load_model, read_info
+    from bioimg.models import count_parameters
 
-    info, config = read_info(path)
+    # Every weight is verified too (checksum, shape, NaN/inf): `info` must not vouch for a file
+    # that `predict` would refuse. Bounded by the loader's limits; model files are small.
+    model = load_model(path)
+    info, config = model.info, read_info(path)[1]
     extra = info.extra or {}
     arch = ", ".join(f"{k} {v}" for k, v in info.config.items())
     last = info.history[-1] if info.history else {}
     lines = [str(path),
-             f"  task:     {info.task} ({info.architecture}: {arch})",
+             f"  task:     {info.task} ({info.architecture}: {arch}; {count_parameters(model.net):,} parameters)",
              f"  axes:     {info.axes}, patch {' x '.join(map(str, info.patch_size)) or '-'}",
              f"  classes:  {', '.join(map(str, info.class_names)) or '-'}"]
     if "label_kind" in extra:

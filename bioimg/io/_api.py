@@ -50,7 +50,10 @@ def read(path: str | os.PathLike, *, series: int = 0, lazy: bool = False) -> Ima
     Raises
     ------
     ImageReadError
-        For any file that cannot be read, naming the file and the reason.
+        For any file that cannot be read, naming the file and the reason:
+        not a regular file (FIFO, device), sizes declared in a header or
+        OME-XML that the file does not hold, or an eager read larger than
+        ``min(16 GiB, physical memory)`` (see ``bioimg.io._limits``).
 
     Examples
     --------
@@ -86,7 +89,8 @@ def _read(path: Path, series: int) -> Image:
         return read_folder(path, int(series))
     st = path.stat()  # follows symlinks: a link to /dev/zero is a device, a FIFO would block
     if not stat.S_ISREG(st.st_mode):
-        raise ImageReadError(path, "not a regular file (a device, pipe or socket)")
+        raise ImageReadError(path, f"not a regular file (it is {_file_kind(st.st_mode)}); "
+                             "images are read from regular files only")
     size = st.st_size
     if size == 0:
         raise ImageReadError(path, "file is empty (0 bytes)")
@@ -111,6 +115,14 @@ def _read(path: Path, series: int) -> Image:
 
         return read_dicom_file(path)
     raise ImageReadError(path, f"unsupported file type '{path.suffix or name}' (readable: {_READABLE})")
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def _native_byte_order(image: Image) -> Image:

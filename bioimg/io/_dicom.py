@@ -29,6 +29,7 @@ from pydicom.errors import InvalidDicomError
 
 from ._dtypes import smallest_int_dtype
 from ._errors import ImageReadError
+from ._limits import check_array_bytes
 from ._image import Image, image_name
 
 _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -61,12 +62,49 @@ def has_pixels(ds: pydicom.Dataset) -> bool:
 
 def pixels(ds: pydicom.Dataset, path: Path) -> np.ndarray:
     """Decoded pixel array, failures as :class:`ImageReadError`."""
+    check_pixel_size(ds, path)
     try:
         return ds.pixel_array
     except Exception as exc:
         syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
         name = getattr(syntax, "name", syntax)
         raise ImageReadError(path, f"cannot decode pixel data (transfer syntax {name}: {exc})") from exc
+
+
+def check_pixel_size(ds: pydicom.Dataset, path: Path) -> None:
+    """Compare Rows x Columns x frames x samples x bits with the pixel data present.
+
+    Done before decoding, so a header declaring more pixels than the file
+    holds fails with a one-line :class:`ImageReadError` (never an allocation
+    sized by the header), and what passes is within the per-array cap.
+    """
+    def count(tag: str, default: int | None) -> int:
+        try:
+            value = int(ds.get(tag, default) if ds.get(tag) not in (None, "") else default)
+        except (TypeError, ValueError):
+            raise ImageReadError(path, f"DICOM {tag} is not an integer ({ds.get(tag)!r})") from None
+        if value < 1:
+            raise ImageReadError(path, f"DICOM {tag} must be at least 1, got {value}")
+        return value
+
+    rows, cols = count("Rows", None), count("Columns", None)
+    frames, samples = count("NumberOfFrames", 1), count("SamplesPerPixel", 1)
+    tag = next(t for t in _PIXEL_TAGS if t in ds)
+    bits = {"FloatPixelData": 32, "DoubleFloatPixelData": 64}.get(tag) or count("BitsAllocated", 16)
+    pixels_n = float(rows) * cols * frames * samples
+    declared = pixels_n * bits / 8
+    if samples == 3 and str(ds.get("PhotometricInterpretation", "")).strip() == "YBR_FULL_422":
+        declared = declared * 2 / 3  # native 4:2:2 stores two chroma samples per two pixels
+    what = f"Rows x Columns x NumberOfFrames = {rows} x {cols} x {frames} ({bits}-bit)"
+    check_array_bytes(path, pixels_n * max(bits, 8) / 8, what)  # decoded: at least one byte per sample
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is not None and getattr(syntax, "is_compressed", False):
+        return  # encapsulated: the decoder checks each frame's size
+    held = len(ds[tag].value or b"")
+    # native pixels: odd lengths are padded to even, 1-bit data is packed
+    if held + 1 < int(np.ceil(declared)):
+        raise ImageReadError(path, f"{what} declare {int(np.ceil(declared))} bytes of pixel data, "
+                             f"the file holds {held}")
 
 
 def floats(value, n: int) -> np.ndarray | None:

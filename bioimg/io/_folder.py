@@ -9,6 +9,7 @@ import numpy as np
 from ._dicom import is_dicom_file
 from ._errors import ImageReadError
 from ._image import Image
+from ._limits import check_array_bytes
 from ._tiff import read_tiff
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -50,6 +51,7 @@ def read_tiff_folder(folder: Path, files: list[Path]) -> Image:
     first = read_tiff(files[0], allow_memmap=False)
     if first.axes not in ("YX", "YXC"):
         raise ImageReadError(files[0], f"folder slices must be 2-D images, this one has axes {first.axes}")
+    check_array_bytes(folder, float(len(files)) * first.data.nbytes, f"a stack of {len(files)} slices")
     stack = np.empty((len(files), *first.shape), first.dtype)
     stack[0] = first.data
     for i, f in enumerate(files[1:], start=1):

@@ -26,6 +26,7 @@ import numpy as np
 from ._axes import spatial_axes, unsupported_dtype
 from ._errors import ImageReadError
 from ._image import Image, image_name
+from ._limits import check_array_bytes
 from ._units import clean_float, normalize_unit, sanitize_spacing, to_micrometers
 
 _AXES = {2: "YX", 3: "ZYX", 4: "TZYX"}
@@ -34,6 +35,8 @@ _AXES = {2: "YX", 3: "ZYX", 4: "TZYX"}
 _MAX_GZIP_RATIO = 1100
 # bytes read past the voxels to reach the gzip trailer (NIfTI has none there)
 _TRAILING_LIMIT = 1 << 20
+# inflate step: bounds the memory a lying header can make us reserve ahead of the data
+_CHUNK = 16 << 20
 # NIfTI spatial unit names in nibabel, and what to convert other units to
 _NIFTI_UNITS = {"meter": "meter", "millimeter": "mm", "micrometer": "micron"}
 _CONVERT_TO = {"nanometer": "micrometer", "centimeter": "millimeter", "inch": "millimeter"}
@@ -102,10 +105,12 @@ def _check_size(path: Path, img, shape, dtype) -> None:
     if path.name.lower().endswith(".gz"):
         if nbytes > size * _MAX_GZIP_RATIO:
             raise ImageReadError(path, f"header promises {nbytes} bytes of voxels, too many for a {size}-byte file")
+        check_array_bytes(path, nbytes, f"header dimensions {tuple(shape)} ({np.dtype(dtype)})")
         return
     offset = int(img.dataobj.offset)
     if offset + nbytes > size:
         raise ImageReadError(path, f"file is truncated (voxel data needs {offset + nbytes} bytes, file has {size})")
+    check_array_bytes(path, nbytes, f"header dimensions {tuple(shape)} ({np.dtype(dtype)})")
 
 
 def _verified_gzip(path: Path, img, shape, dtype):
@@ -116,14 +121,20 @@ def _verified_gzip(path: Path, img, shape, dtype):
     inflate, would load silently.
     """
     expected = int(img.dataobj.offset) + int(np.prod(shape)) * np.dtype(dtype).itemsize
+    blob = bytearray()
     with gzip.open(path, "rb") as fh:
-        blob = fh.read(expected)
-        if len(blob) < expected:
-            raise ImageReadError(path, f"file is truncated (voxel data needs {expected} bytes, "
-                                 f"it inflates to {len(blob)})")
+        # In chunks: memory grows only as far as the stream really inflates, so a
+        # header promising more voxels than the file holds fails before the full
+        # buffer is allocated (read(expected) would reserve it up front).
+        while len(blob) < expected:
+            chunk = fh.read(min(_CHUNK, expected - len(blob)))
+            if not chunk:
+                raise ImageReadError(path, f"file is truncated (voxel data needs {expected} bytes, "
+                                     f"it inflates to {len(blob)})")
+            blob += chunk
         fh.read(_TRAILING_LIMIT)  # reaching EOF verifies the CRC; bounded against gzip bombs
     klass = nib.Nifti2Image if isinstance(img, nib.Nifti2Image) else nib.Nifti1Image
-    return klass.from_bytes(blob)
+    return klass.from_bytes(bytes(blob))
 
 
 def write_nifti(tmp: Path, image: Image) -> None:

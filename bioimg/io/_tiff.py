@@ -14,6 +14,7 @@ import tifffile
 from ._axes import AXES_LETTERS, from_tifffile_axes, spatial_axes, to_canonical, unsupported_dtype
 from ._errors import ImageReadError
 from ._image import Image, image_name
+from ._limits import check_array_bytes
 from ._ome import ome_size_problem, parse_ome
 from ._units import clean_float, normalize_unit, sanitize_spacing, to_micrometers
 
@@ -38,7 +39,12 @@ def read_tiff(path: Path, series: int = 0, *, allow_memmap: bool = True, loader=
     """
     size = path.stat().st_size
     with _tifffile_errors() as errors, tifffile.TiffFile(path) as tif:
-        _check_ome_sizes(path, tif)  # before tifffile builds (and allocates) series from the XML
+        # Walk the whole IFD chain first: tifffile reports a circular chain here, but building
+        # series from it can loop forever (a 1 KB fuzzed file ran > 5 min).
+        pages = len(tif.pages)
+        if errors:
+            raise ImageReadError(path, f"corrupt TIFF ({errors[0]})")
+        _check_ome_sizes(path, tif, pages)  # before tifffile builds (and allocates) series from the XML
         n = len(tif.series)
         if errors:
             # tifffile recovers from a broken page chain or ImageJ/shaped
@@ -63,6 +69,7 @@ def read_tiff(path: Path, series: int = 0, *, allow_memmap: bool = True, loader=
         elif allow_memmap and ser.dataoffset is not None and ser.nbytes >= MEMMAP_MIN_BYTES:
             data = tifffile.memmap(path, series=series, mode="c")  # copy-on-write: never edits the file
         else:
+            check_array_bytes(path, ser.nbytes)  # compressed pages: tags declare the size, not the file
             data = ser.asarray()
         if errors:
             raise ImageReadError(path, f"corrupt TIFF ({errors[0]})")
@@ -105,11 +112,11 @@ def _tifffile_errors():
         logger.removeHandler(handler)
 
 
-def _check_ome_sizes(path: Path, tif: tifffile.TiffFile) -> None:
+def _check_ome_sizes(path: Path, tif: tifffile.TiffFile, pages: int) -> None:
     """Refuse OME-XML whose sizes the file's pages cannot hold (see ``ome_size_problem``)."""
     if not tif.is_ome:
         return
-    problem = ome_size_problem(tif.pages[0].description, len(tif.pages), tif.pages[0].shape)
+    problem = ome_size_problem(tif.pages[0].description, pages, tif.pages[0].shape)
     if problem:
         raise ImageReadError(path, problem)
 
