@@ -27,6 +27,10 @@ MEMMAP_MIN_BYTES = 64 * 2**20
 # this lets read restore them (ImageJ itself ignores unknown keys).
 IMAGEJ_AXES_KEY = "bioimg_axes"
 
+# Largest decoded/stored size ratio per TIFF compression code: none, PackBits, LZW, deflate
+# (deflate stops near 1032:1, LZW's 12-bit codes near 4096 bytes each). Other codecs: the cap only.
+_MAX_RATIO = {1: 1, 32773: 130, 5: 2800, 8: 1100, 32946: 1100}
+
 # 72 dpi is what image editors write when they know nothing about pixel size.
 _PLACEHOLDER_DPI = 72.0
 
@@ -134,6 +138,17 @@ def _check_complete(path: Path, ser, size: int) -> None:
                 end = max(end, offset + count)
     if end > size:
         raise ImageReadError(path, f"file is truncated (pixel data ends at byte {end}, file has {size} bytes)")
+    for i, page in enumerate(ser.pages):
+        key = getattr(page, "keyframe", None) or page
+        if page is None or key is None:
+            continue
+        held = sum(int(c) for c in page.databytecounts)
+        # decoded bytes the strips/tiles can give: stored as is, or the codec's largest ratio
+        ratio = _MAX_RATIO.get(int(getattr(key, "compression", 0)))  # no `or`: COMPRESSION.NONE is falsy
+        need = float(key.size) * int(getattr(key, "bitspersample", 8) or 8) / 8
+        if ratio is not None and int(getattr(key, "photometric", 0) or 0) != 6 and need > held * ratio:
+            raise ImageReadError(path, f"page {i} declares {' x '.join(map(str, key.shape))} "
+                                 f"{key.dtype} pixels ({int(need)} bytes) but its strips/tiles hold {held} bytes")
 
 
 def _physical_size(tif: tifffile.TiffFile, ser, index: int, axes: str):

@@ -278,3 +278,29 @@ def test_circular_ifd_chain_fails_instead_of_looping(tmp_path):
     run = subprocess.run([sys.executable, "-c", LIMITED, str(path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.startswith("error") and "circular reference" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("compression, words", [
+    (None, "file is truncated (pixel data ends at byte 2147484368"),  # contiguous: the series' extent
+    ("zlib", "page 0 declares 16 x 67108880 uint16 pixels (2147484160 bytes) but its strips/tiles hold"),
+])
+def test_tiff_page_wider_than_its_strips(tmp_path, compression, words):
+    """ImageWidth set to 67,108,880 on a 16 x 16 page: 2 GiB declared, a few hundred bytes stored.
+
+    Found by the subprocess fuzz: tifffile allocates the declared page before decoding (MemoryError
+    under 2 GiB); read compares the page size with its strips (x the codec's largest ratio) first.
+    """
+    import struct
+
+    path = tmp_path / "wide.tif"
+    tifffile.imwrite(path, np.arange(256, dtype=np.uint16).reshape(16, 16), photometric="minisblack",
+                     compression=compression, metadata=None)  # no shape description to contradict
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages[0].tags["ImageWidth"].valueoffset
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<HI", raw, offset - 6, 4, 1)  # the entry's type -> LONG, count 1
+    struct.pack_into("<I", raw, offset, 67108880)
+    path.write_bytes(bytes(raw))
+    run = subprocess.run([sys.executable, "-c", LIMITED, str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("error") and words in run.stdout, run.stdout
