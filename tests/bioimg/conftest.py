@@ -29,3 +29,20 @@ def blobs3d():
         labels[(zz - cz) ** 2 + (yy - cy) ** 2 + (xx - cx) ** 2 <= 25] = k
     image = (labels > 0) * 100.0 + 10 + rng.normal(0, 5, labels.shape)
     return image.astype(np.float32), labels
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    """A tiny valid 2D segment model file (module-scoped): the base of hostile-file and fuzz tests."""
+    import autograd as torch
+    from bioimg.modelfile import BioimgModel, ModelInfo, save_model
+    from bioimg.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", in_channels=1, out_channels=2, ndim=2, depth=1, base_width=4)
+    info = ModelInfo(task="segment", architecture="unet",
+                     config={"in_channels": 1, "out_channels": 2, "ndim": 2, "depth": 1, "base_width": 4},
+                     axes="YX", patch_size=[32, 32], normalization={"method": "percentile", "pmin": 1.0},
+                     class_names=["object"], history=[{"epoch": 1, "val_metric": 0.5}],
+                     extra={"label_kind": "binary", "label_offset": 0})
+    return save_model(BioimgModel(net, info), tmp_path_factory.mktemp("m") / "small.bioimg")

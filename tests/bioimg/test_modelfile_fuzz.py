@@ -16,10 +16,6 @@ import textwrap
 
 import pytest
 
-import autograd as torch
-from bioimg.modelfile import BioimgModel, ModelInfo, save_model
-from bioimg.models import build_model
-
 FUZZ = textwrap.dedent("""
     import copy, io, json, random, resource, signal, sys, traceback, zipfile
     import numpy as np
@@ -131,18 +127,6 @@ FUZZ = textwrap.dedent("""
     print("\\n".join(other[:3]), file=sys.stderr)
     print(json.dumps(counts))
 """)
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory):
-    torch.manual_seed(0)
-    net = build_model("unet", in_channels=1, out_channels=2, ndim=2, depth=1, base_width=4)
-    info = ModelInfo(task="segment", architecture="unet",
-                     config={"in_channels": 1, "out_channels": 2, "ndim": 2, "depth": 1, "base_width": 4},
-                     axes="YX", patch_size=[32, 32], normalization={"method": "percentile", "pmin": 1.0},
-                     class_names=["object"], history=[{"epoch": 1, "val_metric": 0.5}],
-                     extra={"label_kind": "binary", "label_offset": 0})
-    return save_model(BioimgModel(net, info), tmp_path_factory.mktemp("m") / "small.bioimg")
 
 
 @pytest.mark.parametrize("n, seed", [(300, 0), pytest.param(3000, 1, marks=pytest.mark.slow)])

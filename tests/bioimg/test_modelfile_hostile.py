@@ -26,13 +26,8 @@ from bioimg.models import build_model
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    torch.manual_seed(0)
-    net = build_model("unet", in_channels=1, out_channels=2, ndim=2, depth=1, base_width=4)
-    info = ModelInfo(task="segment", architecture="unet",
-                     config={"in_channels": 1, "out_channels": 2, "ndim": 2, "depth": 1, "base_width": 4},
-                     axes="YX", patch_size=[32, 32], normalization={"method": "percentile"})
-    return save_model(BioimgModel(net, info), tmp_path_factory.mktemp("m") / "good.bioimg")
+def good(small_model):
+    return small_model
 
 
 def _entries(path) -> dict:
