@@ -43,6 +43,7 @@ from .ops._unary import (abs, allclose, ceil, clamp, cos, deg2rad, eq, equal, er
                          log1p, log2, log10, logical_and, logical_not, logical_or, logical_xor, lt,
                          maximum, minimum, ne, rad2deg, reciprocal, relu, round, rsqrt, sigmoid,
                          sign, sin, sqrt, square, tan, tanh, trunc, where)
+from .ops._exports import *  # noqa: F401,F403,E402  (trig, scans, scatter, bitwise, diag...)
 from . import autograd  # noqa: E402,F401  (torch.autograd namespace)
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 
@@ -73,7 +74,6 @@ FloatTensor = _LegacyTensorType("FloatTensor", (), {"dtype": float32})
 DoubleTensor = _LegacyTensorType("DoubleTensor", (), {"dtype": float64})
 LongTensor = _LegacyTensorType("LongTensor", (), {"dtype": int64})
 BoolTensor = _LegacyTensorType("BoolTensor", (), {"dtype": bool})
-float_power = pow
 __version__ = "0.1.0"
 
 
@@ -85,21 +85,49 @@ def sigmoid_(x):
     return x.sigmoid_()
 
 
-def device(name: str = "cpu"):
-    """Devices: only ``'cpu'`` exists here."""
-    if str(name).split(":")[0] != "cpu":
-        raise RuntimeError(f"device {name!r} is not available: autograd runs on the CPU")
-    return "cpu"
+from ._device import (channels_last, channels_last_3d, contiguous_format, device,  # noqa: E402,F401
+                      memory_format, preserve_format)
+from . import accelerator, amp, backends, cuda, distributed  # noqa: E402,F401
+from .amp import autocast  # noqa: E402,F401
 
 
-class cuda:  # noqa: N801 - PyTorch's namespace
-    @staticmethod
-    def is_available() -> bool:
-        return False
+class _UnsupportedDtype:
+    """A dtype name PyTorch has and numpy lacks: naming it works, computing with it raises."""
 
-    @staticmethod
-    def device_count() -> int:
-        return 0
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name} (unsupported: numpy has no {self.name}; use torch.float32)"
+
+
+bfloat16 = _UnsupportedDtype("bfloat16")
+_MATMUL_PRECISION = ["highest"]
+_DETERMINISTIC = [False]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Accepted for PyTorch scripts; numpy's float32 matmul is always full precision."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid float32 matmul precision {precision!r}: expected highest, high or medium")
+    _MATMUL_PRECISION[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _MATMUL_PRECISION[0]
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Recorded only: every kernel here is deterministic already (fixed work split, ordered sums)."""
+    _DETERMINISTIC[0] = True if mode else False  # (``bool`` is the dtype here)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _DETERMINISTIC[0]
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    return False
 
 
 def set_num_threads(n: int) -> None:

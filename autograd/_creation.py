@@ -1,9 +1,13 @@
 """Tensor creation and the random number generator."""
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from . import _dtype
+from ._device import check_cpu
 from ._tensor import Tensor, _to_array
 
 _make = Tensor._make
@@ -66,8 +70,12 @@ def _rng(generator):
 
 def _shape(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(size)}: {list(size)}")
+    return size
 
 
 def _float_dtype(dtype):
@@ -108,7 +116,7 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _finish(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None, pin_memory=False) -> Tensor:
     return _finish(np.empty(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
@@ -125,6 +133,10 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = _dtype.get_default_dtype() if is_float else np.int64
@@ -187,7 +199,8 @@ def multinomial(probs: Tensor, num_samples: int, replacement=False, generator=No
 
 
 def _like(fn):
-    def op(x: Tensor, dtype=None, device=None, requires_grad=False, **kw):
+    def op(x: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+        # memory_format: numpy arrays are always row-major, every format gives the same values
         return fn(*x._data.shape, dtype=dtype or x._data.dtype, requires_grad=requires_grad, **kw)
     op.__name__ = fn.__name__ + "_like"
     return op
@@ -197,9 +210,27 @@ zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
 rand_like, randn_like = _like(rand), _like(randn)
 
 
-def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
     return full(x._data.shape, fill_value, dtype=dtype or x._data.dtype, requires_grad=requires_grad)
 
 
 def randint_like(x: Tensor, low, high=None, dtype=None) -> Tensor:
     return randint(low, high, x._data.shape, dtype=dtype or x._data.dtype)
+
+
+def _cpu_only(fn):
+    """Refuse ``device="cuda"`` (and other accelerators) on a creation function, as PyTorch does without one."""
+    @functools.wraps(fn)
+    def create(*args, **kwargs):
+        dev = kwargs.get("device")
+        if dev is not None:
+            check_cpu(dev)
+        return fn(*args, **kwargs)
+    return create
+
+
+for _name, _fn in list(globals().items()):  # every public creation function that takes device=
+    if (inspect.isfunction(_fn) and not _name.startswith("_") and getattr(_fn, "__module__", None) == __name__
+            and "device" in inspect.signature(_fn).parameters):
+        globals()[_name] = _cpu_only(_fn)
+del _name, _fn

@@ -218,12 +218,13 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        from ._device import CPU  # a torch.device; compares equal to "cpu" too
 
-    @property
-    def is_cuda(self) -> bool:
-        return False
+        return CPU
+
+    is_cuda = is_xpu = is_mps = is_meta = is_quantized = is_sparse = property(lambda self: False)
+    is_cpu = property(lambda self: True)
 
     def numel(self) -> int:
         return self._data.size

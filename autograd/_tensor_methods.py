@@ -36,19 +36,12 @@ class CloneBackward0(Node):
 
 
 def to(x: Tensor, *args, dtype=None, **kw) -> Tensor:
-    """Cast to a dtype (``x.to(torch.float64)``); devices other than cpu are refused."""
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str) and a not in ("cpu",):
-            try:
-                dtype = np.dtype(a)
-            except TypeError:
-                raise RuntimeError(f"device {a!r} is not available: autograd runs on the CPU") from None
-        elif a is not None and not isinstance(a, (str, bool)):
-            dtype = a
+    """Cast to a dtype (``x.to(torch.float64)``, ``x.to(other)``); devices other than cpu are refused."""
+    from ._device import parse_to_args  # the device surface lives in _device.py
+
+    dtype, copy = parse_to_args(args, kw, dtype, Tensor)
     if dtype is None or np.dtype(dtype) == x._data.dtype:
-        return x
+        return clone(x) if copy else x
     return apply(ToCopyBackward0, (x,), np.dtype(dtype))
 
 
@@ -184,7 +177,6 @@ def _install() -> None:
     T.__truediv__ = T.div = T.divide = lambda s, o, rounding_mode=None: A.div(s, o, rounding_mode)
     T.__rtruediv__ = lambda s, o: A.rdiv(s, o)
     T.__floordiv__ = lambda s, o: A.div(s, o, "floor")
-    T.__mod__ = T.remainder = lambda s, o: _make(np.mod(s._data, o._data if isinstance(o, T) else o))
     T.__pow__ = T.pow = lambda s, o: A.pow(s, o)
     T.__rpow__ = lambda s, o: A.rpow(s, o)
     T.__matmul__ = T.matmul = lambda s, o: L.matmul(s, o)
@@ -192,7 +184,9 @@ def _install() -> None:
     T.__neg__ = T.neg = T.negative = A.neg
     T.__pos__ = lambda s: s
     T.__abs__ = T.abs = U.abs
-    T.__eq__, T.__ne__ = U.eq, U.ne
+    # a tensor never equals a string (PyTorch: ``t == "a"`` is False), numpy would raise instead
+    T.__eq__ = lambda s, o: False if isinstance(o, str) else U.eq(s, o)
+    T.__ne__ = lambda s, o: True if isinstance(o, str) else U.ne(s, o)
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = U.lt, U.le, U.gt, U.ge
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = U.eq, U.ne, U.lt, U.le, U.gt, U.ge
     T.__and__ = T.logical_and = U.logical_and
@@ -251,8 +245,9 @@ def _install() -> None:
     T.long = lambda s: to(s, _dtype.int64)
     T.int = lambda s: to(s, _dtype.int32)
     T.bool = lambda s: to(s, _dtype.bool)
-    T.cpu = lambda s: s
-    T.cuda = lambda s, *a, **k: (_ for _ in ()).throw(RuntimeError("CUDA is not available: autograd runs on the CPU"))
+    T.cpu = lambda s, memory_format=None: s
+    T.cuda = lambda s, *a, **k: _cuda_refused("cuda")
+    T.xpu = lambda s, *a, **k: _cuda_refused("xpu")
     T.sum_to_size = lambda s, *size: A.sum_to(s, S._shape_arg(size))
     T.new_zeros = lambda s, *size, dtype=None, requires_grad=False: _new(np.zeros, s, size, dtype, requires_grad)
     T.new_ones = lambda s, *size, dtype=None, requires_grad=False: _new(np.ones, s, size, dtype, requires_grad)
@@ -261,6 +256,14 @@ def _install() -> None:
         np.full(tuple(size), value, dtype=dtype or s.dtype)).requires_grad_(requires_grad)
     T.new_tensor = lambda s, data, dtype=None, requires_grad=False: _make(
         np.array(data, dtype=dtype or s.dtype)).requires_grad_(requires_grad)
+    from .ops import _methods
+    _methods.install(T, _inplace, _unary_inplace)
+
+
+def _cuda_refused(name):
+    from ._device import cpu_only_error
+
+    raise cpu_only_error(name)
 
 
 def _new(fn, s, size, dtype, requires_grad):

@@ -98,6 +98,11 @@ class _Encoder:
                 return {"type": kind, "items": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
             finally:
                 self._active.discard(id(obj))
+        if hasattr(obj, "state_dict") and callable(obj.state_dict):
+            # a whole Module/Optimizer would need pickle (code + state); its state_dict needs none
+            raise TypeError(f"autograd.save: cannot save a whole {type(obj).__name__} at {where} (that needs "
+                            "pickle, which is never used); save its weights instead: "
+                            "torch.save(model.state_dict(), path), then model.load_state_dict(torch.load(path))")
         raise TypeError(f"autograd.save: cannot save {type(obj).__name__} at {where}: only tensors, numpy "
                         "arrays, dicts, lists, tuples and int/float/str/bool/None are supported (never pickle)")
 

@@ -334,6 +334,10 @@ def load_model(path) -> BioimgModel:
     import autograd as torch
 
     path = Path(path)
+    from .zoo._load import is_package  # bioimage.io packages (zip + rdf.yaml, ONNX weights)
+    if is_package(path):
+        from .zoo import load_package
+        return load_package(path)
     zf = _open(path)
     with zf:
         info, config = _parse_config(path, zf)  # the schema: architecture limits, the weight table

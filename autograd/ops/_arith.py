@@ -7,7 +7,7 @@ from .. import _dtype
 from .._apply import apply
 from .._node import Node
 from .._tensor import Tensor
-from ._util import broadcast_error, const, quiet, result_type, sum_to_array
+from ._util import broadcast_error, quiet, result_type, sum_to_array
 
 _make = Tensor._make
 
@@ -105,32 +105,6 @@ class DivBackward0(Node):
         return sum_to(ga, self.sa), gb
 
 
-class PowBackward1(Node):
-    """Tensor ** Tensor."""
-    save_inputs = (0, 1)
-    saves_output = True
-
-    @quiet
-    def forward(self, a, b):
-        self.sa, self.sb = a.shape, b.shape
-        return _binary(np.power, a, b)
-
-    def backward(self, g):
-        a, b = self.saved_tensors
-        nf = self.next_functions
-        ga = None
-        if nf[0][0] is not None:
-            ga = g * b * a ** (b - 1)
-            if (b._data == 0).any():  # d/da a**0 = 0, also at a == 0 (0 * 0**-1 would be nan)
-                ga = where(const(np.broadcast_to(b._data == 0, ga._data.shape)), 0.0, ga)
-            ga = sum_to(ga, self.sa)
-        gb = None
-        if nf[1][0] is not None:
-            safe = where(const(a._data > 0), a, 1.0)  # d/db a**b = a**b log a; 0 where a == 0
-            gb = sum_to(g * self.output() * log(safe), self.sb)
-        return ga, gb
-
-
 def _scalar_result(out, a, s):
     """int tensor (op) Python float -> the default float dtype (numpy would give float64)."""
     if a.dtype.kind in "iub" and isinstance(s, np.floating) and out.dtype != s.dtype:
@@ -186,44 +160,6 @@ class RDivScalarBackward(Node):
         return -g * self.output() / a
 
 
-class PowScalarBackward(Node):
-    save_inputs = (0,)
-
-    @quiet
-    def forward(self, a, c):
-        self.c = c
-        if c == 2:
-            return a * a
-        return np.power(a, c)
-
-    def backward(self, g):
-        (a,) = self.saved_tensors
-        c = self.c
-        if c == 0:
-            return g * 0
-        if c == 1:
-            return g
-        if c == 2:
-            return g * a * 2
-        return g * (a ** (c - 1)) * c
-
-
-class RPowScalarBackward(Node):
-    saves_output = True
-
-    @quiet
-    def forward(self, a, c):
-        self.logc = float(np.log(c)) if c > 0 else float("nan")
-        if a.dtype.kind in "iub":
-            if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-                return np.power(np.int64(c), a.astype(np.int64))  # 2 ** int tensor: int64
-            a = a.astype(_dtype.get_default_dtype())
-        return np.power(a.dtype.type(c), a)
-
-    def backward(self, g):
-        return g * self.output() * self.logc
-
-
 class NegBackward0(Node):
     def forward(self, a):
         return np.negative(a)
@@ -252,20 +188,30 @@ def add(a, b, alpha=1) -> Tensor:
     return apply(AddBackward0, (a, _wrap(b, a)))
 
 
+def _no_bool_sub(a, b) -> None:
+    if (isinstance(a, Tensor) and a._data.dtype == np.bool_) or \
+            (isinstance(b, Tensor) and b._data.dtype == np.bool_):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+
+
 def sub(a, b, alpha=1) -> Tensor:
+    _no_bool_sub(a, b)
     if alpha != 1:
         b = mul(b, alpha)
     if isinstance(b, Tensor):
         if not isinstance(a, Tensor):
             return rsub(b, a)
         return apply(SubBackward0, (a, b))
-    if _is_scalar(b):
+    if _is_scalar(b) and a._data.dtype.kind not in "iu":
         return apply(AddScalarBackward, (a,), _scalar(-b, a))
     return apply(SubBackward0, (a, _wrap(b, a)))
 
 
 def rsub(a: Tensor, b) -> Tensor:
     """``b - a``."""
+    _no_bool_sub(a, b)
     if _is_scalar(b):
         return apply(RSubScalarBackward, (a,), _scalar(b, a))
     return apply(SubBackward0, (_wrap(b, a), a))
@@ -301,16 +247,8 @@ def rdiv(a: Tensor, b) -> Tensor:
 
 
 def _div_rounding(a, b, mode):
-    from .._tensor import Tensor as T
-    ad = a._data if isinstance(a, T) else np.asarray(a)
-    bd = b._data if isinstance(b, T) else np.asarray(b)
-    if mode == "floor":
-        out = np.floor_divide(ad, bd)
-    elif mode == "trunc":
-        out = np.trunc(np.true_divide(ad, bd)).astype(np.result_type(ad, bd))
-    else:
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
-    return _make(out)
+    from ._binary import div_rounding
+    return div_rounding(a, b, mode)
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -333,6 +271,10 @@ def rpow(a: Tensor, b) -> Tensor:
 
 
 def neg(a: Tensor) -> Tensor:
+    if a._data.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
     return apply(NegBackward0, (a,))
 
 
@@ -341,4 +283,5 @@ def _wrap(x, like: Tensor) -> Tensor:
     return as_tensor_like(x, like)
 
 
-from ._unary import log, where  # noqa: E402  (used inside backward formulas)
+from ._unary import log, where  # noqa: E402,F401  (used inside backward formulas)
+from ._pow import PowBackward1, PowScalarBackward, RPowScalarBackward  # noqa: E402

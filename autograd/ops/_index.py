@@ -11,32 +11,85 @@ from ._util import wrap_dim
 _make = Tensor._make
 
 
+class _SplitKey:
+    """An index mixing ints with tensor indices, applied in two steps as PyTorch does:
+    the ints select first (``first``, basic), the rest indexes that view (``second``).
+
+    numpy instead broadcasts the ints with the tensor indices, which moves the indexed
+    dims to the front when a slice separates them (``x[0, :, idx]``)."""
+    __slots__ = ("first", "second")
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+
+def _get(arr, key):
+    if type(key) is _SplitKey:
+        return arr[key.first][key.second]
+    return arr[key]
+
+
+def _set(arr, key, value) -> None:
+    if type(key) is _SplitKey:
+        arr[key.first][key.second] = value  # arr[first] is a view: writes reach arr
+    else:
+        arr[key] = value
+
+
+def _add_at(arr, key, value) -> None:
+    if type(key) is _SplitKey:
+        np.add.at(arr[key.first], key.second, value)
+    else:
+        np.add.at(arr, key, value)
+
+
 def _convert_key(key):
-    """Tensors and lists in an index become numpy arrays; report if it is basic (a view)."""
+    """Tensors, lists, tuples and ranges in an index become numpy arrays; report if it is basic."""
+    if type(key) is _SplitKey:
+        return key, False
     if not isinstance(key, tuple):
         key = (key,)
-    out, basic = [], True
+    out, basic, has_int = [], True, False
     for k in key:
         if isinstance(k, Tensor):
             k = k._data
-        elif isinstance(k, list):
-            k = np.asarray(k)
+        elif isinstance(k, (list, tuple, range)):
+            k = np.asarray(k) if len(k) else np.zeros(0, dtype=np.int64)
         if isinstance(k, np.ndarray):
             if k.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
+                has_int = True
             else:
                 basic = False
-        elif not (k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))):
-            raise IndexError(f"only integers, slices, None, Ellipsis, and integer or boolean "
-                             f"tensors are valid indices (got {type(k).__name__})")
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            has_int = True
+        elif not (k is None or k is Ellipsis or isinstance(k, slice)):
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                             f"Variables are valid indices (got {type(k).__name__})")
         out.append(k)
+    if has_int and not basic:
+        first, second = [], []
+        for k in out:
+            if isinstance(k, (int, np.integer)):
+                first.append(k)
+                continue
+            second.append(k)
+            if k is Ellipsis:
+                first.append(k)
+            elif isinstance(k, np.ndarray) and k.dtype == bool:
+                first.extend([slice(None)] * k.ndim)
+            elif k is not None:
+                first.append(slice(None))
+        return _SplitKey(tuple(first), tuple(second)), False
     return tuple(out), basic
 
 
 def _unique_targets(key) -> bool:
     """True when an advanced index cannot hit the same element twice."""
+    if type(key) is _SplitKey:
+        key = key.second
     arrays = [k for k in key if isinstance(k, np.ndarray)]
     if len(arrays) == 1 and arrays[0].dtype == bool:
         return True
@@ -52,7 +105,7 @@ class IndexBackward0(Node):
         try:
             if basic and Ellipsis not in key:
                 return x[key + (Ellipsis,)]  # x[0] of a 1-d x: a 0-d view, not a numpy scalar
-            return x[key]
+            return _get(x, key)
         except IndexError as exc:
             raise IndexError(f"{exc} (indexing a tensor of shape {tuple(x.shape)})") from None
 
@@ -67,9 +120,9 @@ class IndexAddZerosBackward(Node):
         self.key, self.basic = key, basic
         z = np.zeros(shape, dtype=g.dtype)
         if basic or _unique_targets(key):
-            z[key] = g
+            _set(z, key, g)
         else:
-            np.add.at(z, key, g)
+            _add_at(z, key, g)
         return z
 
     def backward(self, gg):
@@ -89,7 +142,7 @@ class IndexPutBackward0(Node):
     def forward(self, x, v, key):
         self.key, self.sv = key, v.shape
         out = x.copy()
-        out[key] = v
+        _set(out, key, v)
         return out
 
     def backward(self, g):
@@ -109,10 +162,15 @@ def setitem(x: Tensor, key, value) -> None:
     if is_grad_enabled() and (x._requires_grad or v._requires_grad):
         _check_inplace(x)
         result = apply(IndexPutBackward0, (x, v), key)
-        x._data[key] = v._data  # keep memory shared with views of x
+        _set(x._data, key, v._data)  # keep memory shared with views of x
         _rebase(x, result)
     else:
-        x._data[key] = v._data
+        try:
+            _set(x._data, key, v._data)
+        except ValueError:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
+                               f"broadcast to indexing result of shape "
+                               f"{list(_get(x._data, key).shape)}") from None
         x._version[0] += 1
 
 
@@ -192,6 +250,8 @@ class IndexAddAxisBackward0(Node):
         shape = list(g.shape)
         shape[axis] = n
         out = np.zeros(shape, dtype=g.dtype)
+        if len(idx) == 0:
+            return out
         gm = np.moveaxis(g, axis, 0)
         om = np.moveaxis(out, axis, 0)
         # Runs of consecutive indices become one slice add each (pad/roll are runs).
@@ -213,13 +273,29 @@ def take_axis(x: Tensor, axis: int, idx) -> Tensor:
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    return take_axis(x, wrap_dim(dim, x._data.ndim), idx.reshape(-1))
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if idx.dtype.kind not in "iu":
+        raise IndexError(f"index_select(): Expected dtype int32/int64 for index but got: {idx.dtype}")
+    d = wrap_dim(dim, x._data.ndim)
+    n = x._data.shape[d] if x._data.ndim else 1
+    if idx.size and ((idx < -n) | (idx >= n)).any():
+        raise IndexError("index out of range in self")
+    if x._data.ndim == 0:
+        return x.reshape(idx.shape) if idx.size == 1 else x.reshape(1).expand(idx.size)
+    return take_axis(x, d, np.where(idx < 0, idx + n, idx).reshape(-1))
 
 
 class GatherBackward0(Node):
     def forward(self, x, dim, index):
         self.dim, self.index, self.in_shape = dim, index, x.shape
-        return np.take_along_axis(x, index, axis=dim)
+        if x.ndim == 0:
+            return x.copy()
+        if index.size == 0:
+            return np.zeros(index.shape, dtype=x.dtype)
+        if all(i == s for d, (i, s) in enumerate(zip(index.shape, x.shape)) if d != dim):
+            return np.take_along_axis(x, index, axis=dim)
+        return x[full_index(index, dim)]  # index may be smaller than x outside dim
 
     def backward(self, g):
         return apply(ScatterAddZerosBackward, (g,), self.dim, self.index, self.in_shape)
@@ -229,32 +305,34 @@ class ScatterAddZerosBackward(Node):
     def forward(self, g, dim, index, shape):
         self.dim, self.index = dim, index
         z = np.zeros(shape, dtype=g.dtype)
-        if index.shape[dim] == 1:  # one target per row: no collisions
-            np.put_along_axis(z, index, g, axis=dim)
-        else:
-            idx = list(np.indices(index.shape, sparse=True))
-            idx[dim] = index
-            np.add.at(z, tuple(idx), g)
+        if z.ndim == 0:
+            return g.copy()
+        if index.size and index.shape[dim] == 1:  # one target per row: no collisions
+            z[full_index(index, dim)] = g
+        elif index.size:
+            np.add.at(z, full_index(index, dim), g)
         return z
 
     def backward(self, gg):
         return apply(GatherBackward0, (gg,), self.dim, self.index)
 
 
-def gather(x: Tensor, dim: int, index) -> Tensor:
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    return apply(GatherBackward0, (x,), wrap_dim(dim, x._data.ndim), idx.astype(np.int64, copy=False))
-
-
-def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+def gather(x: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = x[index[i][j]][j]`` (for dim 0): values picked along ``dim``."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     dim = wrap_dim(dim, x._data.ndim)
-    return x + apply(ScatterAddZerosBackward, (src,), dim, idx.astype(np.int64), x._data.shape)
+    idx = check_index("gather", x._data.shape, dim, idx)
+    return apply(GatherBackward0, (x,), dim, idx)
+
+
+from ._scatter import check_index, full_index, scatter_add  # noqa: E402,F401
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
     from ._unary import where
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != bool:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}")
     return where(m, value, x)
 
 

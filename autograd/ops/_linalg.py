@@ -101,7 +101,10 @@ class EinsumBackward0(Node):
         arrays, (ins, out) = args[:-1], args[-1]
         self.ins, self.out = ins, out
         self.shapes = [a.shape for a in arrays]
-        return np.einsum(",".join(ins) + "->" + out, *arrays, optimize=True)
+        try:
+            return np.einsum(",".join(ins) + "->" + out, *arrays, optimize=True)
+        except ValueError as exc:
+            raise RuntimeError(f"einsum(): {exc}") from None
 
     def backward(self, g):
         ops = self.saved_tensors
@@ -152,8 +155,10 @@ def _parse_einsum(eq: str, operands):
         lhs, out = eq.split("->")
     else:
         lhs = eq
-        letters = lhs.replace(",", "")
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        letters = lhs.replace(",", "").replace(".", "")
+        # Implicit output: the broadcast dims ('...') first, then letters seen once, sorted.
+        out = ("..." if "..." in lhs else "") + \
+            "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     ins = lhs.split(",")
     if "." in eq:
         # Expand '...' into explicit letters so backward can treat all dims alike.

@@ -13,7 +13,7 @@ from .._node import Node
 from .._tensor import Tensor
 from ._arith import expand
 from ._shape import reshape
-from ._util import const, norm_dim, wrap_dim
+from ._util import const, norm_dim, np_aliases, wrap_dim
 
 _make = Tensor._make
 values_indices = namedtuple("return_types", ["values", "indices"])
@@ -99,6 +99,10 @@ class AmaxBackward0(Node):
 
     def forward(self, x, dims, keepdim, is_max):
         self.in_shape, self.dims = x.shape, dims
+        if x.size == 0 and (not dims or builtins.any(x.shape[d] == 0 for d in dims)):
+            name = "max" if is_max else "min"
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                               f"== 0. Specify the reduction dim with the 'dim' argument.")
         return (np.amax if is_max else np.amin)(x, axis=dims, keepdims=keepdim)
 
     def backward(self, g):
@@ -110,7 +114,10 @@ class AmaxBackward0(Node):
 
 
 def _dims(x, dim):
-    return norm_dim(dim, x._data.ndim) if x._data.ndim else ()
+    dims = norm_dim(dim, x._data.ndim)  # validates: a 0-d tensor accepts dim 0 and -1 only
+    return dims if x._data.ndim else ()
+
+
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
@@ -123,7 +130,13 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     return apply(MeanBackward0, (x,), _dims(x, dim), keepdim)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def prod(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "iub" and x._data.dtype != np.int64:
+        x = _make(x._data.astype(np.int64))  # integer products accumulate in int64 (PyTorch)
     return apply(ProdBackward0, (x,), _dims(x, dim), keepdim)
 
 
@@ -164,16 +177,29 @@ def min(x: Tensor, dim=None, keepdim: bool = False, other=None):  # noqa: A001
     return _max_min(x, dim, keepdim, False, other)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def _arg_extreme(x: Tensor, dim, keepdim: bool, fn, name: str) -> Tensor:
+    a = x._data
+    if a.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if a.size == 0 and (dim is None or a.ndim == 0 or a.shape[wrap_dim(dim, a.ndim)] == 0):
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                         if dim is None else f"{name}(): Expected reduction dim {dim} to have "
+                         "non-zero size.")
     if dim is None:
-        return _make(np.asarray(np.argmax(x._data), dtype=np.int64))
-    return _make(np.argmax(x._data, axis=dim, keepdims=keepdim).astype(np.int64))
+        out = np.asarray(fn(a), dtype=np.int64)
+        return _make(out.reshape((1,) * a.ndim) if keepdim else out)
+    d = wrap_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return _make(np.zeros((), np.int64))
+    return _make(fn(a, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg_extreme(x, dim, keepdim, np.argmax, "argmax")
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    if dim is None:
-        return _make(np.asarray(np.argmin(x._data), dtype=np.int64))
-    return _make(np.argmin(x._data, axis=dim, keepdims=keepdim).astype(np.int64))
+    return _arg_extreme(x, dim, keepdim, np.argmin, "argmin")
 
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
@@ -252,20 +278,6 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return apply(LogSoftmaxBackward0, (x,), wrap_dim(dim, x._data.ndim))
 
 
-class CumsumBackward0(Node):
-    def forward(self, x, dim):
-        self.dim = dim
-        return np.cumsum(x, axis=dim, dtype=np.int64 if x.dtype.kind in "iub" else None)
-
-    def backward(self, g):
-        from ._shape import flip
-        return flip(cumsum(flip(g, self.dim), self.dim), self.dim)
-
-
-def cumsum(x: Tensor, dim: int) -> Tensor:
-    return apply(CumsumBackward0, (x,), wrap_dim(dim, x._data.ndim))
-
-
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """Vector p-norm (``p`` = 2/'fro', 1, inf, -inf or any number) over ``dim``."""
     from ._unary import abs as _abs
@@ -278,6 +290,8 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
         return amin(_abs(x), dims, keepdim)
     if p == 1:
         return sum(_abs(x), dims, keepdim)
+    if p == 0:  # the number of non-zero elements (zero gradient)
+        return sum(_make((x._data != 0).astype(x._data.dtype)), dims, keepdim)
     return sum(_abs(x) ** p, dims, keepdim) ** (1.0 / p)
 
 
@@ -298,29 +312,19 @@ class Norm2Backward0(Node):
 
 
 def all(x: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
-    return _make(np.all(x._data, axis=dim, keepdims=keepdim))
+    out = np.all(x._data, axis=_dims(x, dim), keepdims=keepdim)
+    return _make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
 
 
 def any(x: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
-    return _make(np.any(x._data, axis=dim, keepdims=keepdim))
+    out = np.any(x._data, axis=_dims(x, dim), keepdims=keepdim)
+    return _make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
-    from ._index import gather
-    key = x._data
-    if descending:
-        key = -(key.astype(np.float64) if key.dtype.kind in "iub" else key)
-    idx = np.argsort(key, axis=dim, kind="stable")
-    return values_indices(gather(x, dim, idx), _make(idx.astype(np.int64)))
+from ._sort import argsort, kthvalue, median, sort, topk  # noqa: E402,F401
+from ._scan import cumsum  # noqa: E402,F401  (cumsum lives with the other scans)
 
-
-def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
-    return sort(x, dim, descending).indices
-
-
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
-    from ._index import gather
-    from ._shape import narrow
-    vals, idx = sort(x, dim, descending=largest)
-    idx = narrow(idx, dim, 0, k)
-    return values_indices(gather(x, dim, idx), idx)
+for _name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var",
+              "std", "var_mean", "std_mean", "logsumexp", "softmax", "log_softmax", "norm", "all",
+              "any", "sort", "argsort", "topk", "kthvalue", "median"):
+    globals()[_name] = np_aliases(globals()[_name])

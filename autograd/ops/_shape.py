@@ -75,8 +75,21 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
-    order = np.moveaxis(np.arange(x._data.ndim), source, destination)
-    return permute(x, [int(i) for i in order])
+    nd = x._data.ndim
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should "
+                           f"contain the same number of dims as destination ({dst} dims)")
+    src = [wrap_dim(d, nd) for d in src]
+    dst = [wrap_dim(d, nd) for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+    order = [None] * nd
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(nd) if i not in src)
+    return permute(x, [o if o is not None else next(rest) for o in order])
 
 
 def t(x: Tensor) -> Tensor:
@@ -117,8 +130,15 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     shape = x._data.shape
-    dim = dim % len(shape)
-    return reshape(x, shape[:dim] + tuple(sizes) + shape[dim + 1:])
+    dim = wrap_dim(dim, len(shape))
+    sizes = tuple(int(s) for s in sizes)
+    if -1 in sizes:  # one inferred size
+        known = int(np.prod([s for s in sizes if s != -1]))
+        sizes = tuple(shape[dim] // max(known, 1) if s == -1 else s for s in sizes)
+    if int(np.prod(sizes)) != shape[dim]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of "
+                           f"dim {dim} ({shape[dim]}) in the input tensor")
+    return reshape(x, shape[:dim] + sizes + shape[dim + 1:])
 
 
 def expand_(x: Tensor, *sizes) -> Tensor:
@@ -188,14 +208,20 @@ class CatBackward0(Node):
         return tuple(out)
 
 
+class _EmptyListError(ValueError, RuntimeError):
+    """PyTorch raises ValueError here; older callers catch RuntimeError."""
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     tensors = [t for t in tensors]
     if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+        raise _EmptyListError("cat(): expected a non-empty list of Tensors")
     nd = tensors[0]._data.ndim
     dim = wrap_dim(dim, nd)
-    dt = np.result_type(*[t._data.dtype for t in tensors])
-    tensors = [t if t._data.dtype == dt else _make(t._data.astype(dt)) if not t._requires_grad else t
+    dts = [t._data.dtype for t in tensors]
+    floats = [d for d in dts if d.kind in "fc"]
+    dt = np.result_type(*floats) if floats and len(floats) < len(dts) else np.result_type(*dts)
+    tensors = [t if t._data.dtype == dt else (t.to(dt) if t._requires_grad else _make(t._data.astype(dt)))
                for t in tensors]
     return apply(CatBackward0, tuple(tensors), dim)
 
@@ -241,6 +267,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x._data.shape[dim]
     step = -(-n // chunks)
     return split(x, step, dim)
@@ -259,6 +287,10 @@ def unbind(x: Tensor, dim: int = 0):
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     dim = wrap_dim(dim, x._data.ndim)
+    n = x._data.shape[dim]
+    start = int(start) + (n if int(start) < 0 else 0)
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return x[(slice(None),) * dim + (slice(start, start + length),)]
 
 
@@ -300,60 +332,23 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     out = x
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     for s, d in zip(shifts, dims):
+        d = wrap_dim(d, x._data.ndim)
         n = x._data.shape[d]
+        if n == 0:
+            continue
         out = take_axis(out, d % x._data.ndim, (np.arange(n) - s) % n)
     return out
 
 
-def _pad_index(n: int, left: int, right: int, mode: str) -> np.ndarray:
-    i = np.arange(-left, n + right)
-    if mode == "reflect":
-        if left >= n or right >= n:
-            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
-                               f"dimension, but got: padding ({left}, {right}) at dimension of size {n}")
-        period = 2 * (n - 1) if n > 1 else 1
-        i = np.abs(i) % period
-        return np.where(i >= n, period - i, i)
-    if mode == "replicate":
-        return np.clip(i, 0, n - 1)
-    if mode == "circular":
-        if left > n or right > n:
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        return i % n
-    raise NotImplementedError(f"padding mode {mode!r}")
+from ._pad import ConstantPadBackward0, _pad_index, pad  # noqa: E402,F401
 
 
-def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad the last ``len(pad)//2`` dims; ``pad`` = (left_last, right_last, left_prev, ...)."""
-    from ._index import take_axis
-    pad = tuple(int(p) for p in pad)
-    if len(pad) % 2:
-        raise RuntimeError("Padding length must be divisible by 2")
-    nd = x._data.ndim
-    npairs = len(pad) // 2
-    if npairs > nd:
-        raise RuntimeError(f"Padding length too large: {len(pad)} for a {nd}-d input")
-    widths = [(0, 0)] * nd
-    for k in range(npairs):
-        widths[nd - 1 - k] = (pad[2 * k], pad[2 * k + 1])
-    if mode == "constant":
-        if any(a < 0 or b < 0 for a, b in widths):
-            crop = tuple(slice(max(-a, 0), x._data.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(widths))
-            x = x[crop]
-            widths = [(max(a, 0), max(b, 0)) for a, b in widths]
-        return apply(ConstantPadBackward0, (x,), tuple(widths), value)
-    out = x
-    for d, (a, b) in enumerate(widths):
-        if a or b:
-            out = take_axis(out, d, _pad_index(x._data.shape[d], a, b, mode))
-    return out
+from ._util import np_aliases as _np_aliases  # noqa: E402
 
-
-class ConstantPadBackward0(Node):
-    def forward(self, x, widths, value):
-        self.crop = tuple(slice(a, a + s) for (a, _), s in zip(widths, x.shape))
-        return np.pad(x, widths, mode="constant", constant_values=value)
-
-    def backward(self, g):
-        return g[self.crop]
+for _name in ("cat", "stack", "squeeze", "unsqueeze", "split", "chunk", "unbind", "narrow",
+              "tensor_split"):
+    globals()[_name] = _np_aliases(globals()[_name])
+concat = concatenate = cat

@@ -20,8 +20,9 @@ def _unary_op(name, np_fn, grad_fn, save="input", silent=False):
     """
 
     def forward(self, x):
-        if x.dtype.kind in "iub":
-            x = x.astype(np.float32)
+        if x.dtype.kind in "iub":  # integer input: the default float dtype (as PyTorch)
+            from .. import _dtype
+            x = x.astype(_dtype.get_default_dtype())
         return np_fn(x)
     if silent:
         forward = quiet(forward)
@@ -121,6 +122,8 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
+    if x._data.dtype == np.bool_:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     return apply(MaskedScaleBackward, (x,), "abs")
 
 
@@ -137,13 +140,19 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     return apply(MaskedScaleBackward, (x,), "clamp", min, max)
 
 
-def _zero_grad_op(fn):
+def _zero_grad_op(fn, bool_ok=False):
     def op(x: Tensor) -> Tensor:
+        if x._data.dtype == np.bool_:
+            if bool_ok:
+                return _make(x._data.copy())
+            raise NotImplementedError(f"\"{fn.__name__}_vml_cpu\" not implemented for 'Bool'")
+        if x._data.dtype.kind in "iu" and fn is not np.sign:
+            return _make(x._data.copy())  # floor/round/trunc of integers: the same integers
         return apply(MaskedScaleBackward, (x,), "zero", fn)
     return op
 
 
-sign = _zero_grad_op(np.sign)
+sign = _zero_grad_op(np.sign, bool_ok=True)
 floor = _zero_grad_op(np.floor)
 ceil = _zero_grad_op(np.ceil)
 round = _zero_grad_op(np.round)  # noqa: A001
@@ -224,9 +233,8 @@ def log2(x): return log(x) / math.log(2)
 def log10(x): return log(x) / math.log(10)
 def exp2(x): return exp(x * math.log(2))
 def expm1(x): return exp(x) - 1
-def square(x): return x * x
+def square(x): return x * x if x._data.dtype != np.bool_ else x.to(np.int64) * x.to(np.int64)
 def reciprocal(x): return 1 / x
-def tan(x): return sin(x) / cos(x)
 def deg2rad(x): return x * (math.pi / 180)
 def rad2deg(x): return x * (180 / math.pi)
 def silu(x): return x * sigmoid(x)
@@ -326,3 +334,6 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
 def equal(a, b) -> bool:
     return a._data.shape == b._data.shape and bool(np.array_equal(a._data, b._data))
+
+
+from ._trig import tan  # noqa: E402,F401  (one node; its home is _trig)

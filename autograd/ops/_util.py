@@ -104,3 +104,18 @@ def quiet(forward):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return forward(*args, **kwargs)
     return wrapper
+
+
+def np_aliases(fn):
+    """Accept numpy's ``axis=`` / ``keepdims=`` spellings for ``dim`` / ``keepdim`` (as torch)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+    return wrapper

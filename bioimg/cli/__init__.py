@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "bioimg.cli.info",
     "bioimg.cli.preprocess",
     "bioimg.cli.evaluate",
+    "bioimg.cli.export",
 )
 # Front ends (the napari plugin's ``gui``) add subcommands through this entry-point
 # group, so this package never imports them.

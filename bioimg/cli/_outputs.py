@@ -4,8 +4,10 @@
   viewers put labels and probabilities on the scan).
 * DICOM in -> ``.nii.gz`` out with the affine ``bioimg.io`` derives from the
   DICOM geometry (scanner coordinates: sform/qform code 1).
-* OME-TIFF in -> ``.ome.tif`` out with PhysicalSize*; any other input -> ``.tif``
-  (ImageJ hyperstack with the voxel size).
+* OME-TIFF or OME-Zarr in -> ``.ome.tif`` out with PhysicalSize*; any other input
+  -> ``.tif`` (ImageJ hyperstack with the voxel size).
+* Large inputs (``bioimg predict --large-threshold``) -> ``.ome.zarr`` (NGFF 0.5
+  with a multiscale pyramid) or tiled ``.tif`` whatever the input format.
 
 The suffix depends on the input path only (its name, and for a few formats its
 first bytes), so a resumed batch knows which outputs to look for before it
@@ -22,6 +24,11 @@ _NIFTI_IN = (".nii", ".nii.gz")
 _DICOM_IN = (".dcm", ".dicom", ".ima")
 _OME_IN = (".ome.tif", ".ome.tiff")
 _TIFF_IN = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
+ZARR_IN = (".ome.zarr", ".zarr")
+# ``bioimg predict`` above LARGE_MPX million pixels: lazy input, outputs in one of these formats
+# (the same table as bioimg.scale._predict_large, which the CLI imports only when needed)
+LARGE_FORMATS = {"ome-zarr": ".ome.zarr", "tiff": ".tif"}
+LARGE_MPX = 16.0
 
 
 def output_suffix(path: Path) -> str:
@@ -29,7 +36,7 @@ def output_suffix(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(_NIFTI_IN + _DICOM_IN):
         return NIFTI_OUT
-    if name.endswith(_OME_IN):
+    if name.endswith(_OME_IN) or name.endswith(ZARR_IN):  # small results of an OME-Zarr: OME-TIFF
         return OME_OUT
     if name.endswith(_TIFF_IN):
         return OME_OUT if _tiff_is_ome(path) else TIFF_OUT

@@ -10,8 +10,35 @@ import sys
 from pathlib import Path
 
 from . import CLIError
-from ._inputs import expand_inputs, parse_sizes, stem
-from ._outputs import NIFTI_OUT, OME_OUT, TIFF_OUT, for_format, output_suffix
+import numpy as np
+
+from ._inputs import expand_inputs, parse_sizes
+from ._inputs import stem as _file_stem
+from ._outputs import LARGE_FORMATS, LARGE_MPX, NIFTI_OUT, OME_OUT, TIFF_OUT, ZARR_IN, for_format, output_suffix
+
+# formats read lazily first (pixels stay on disk until a tile needs them)
+_LAZY_IN = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8", ".tf2") + ZARR_IN
+
+
+def stem(path: Path) -> str:
+    """Output stem of an input (``cells.ome.zarr`` -> ``cells``, ``a.ome.tif`` -> ``a``)."""
+    if path.name.lower().endswith(ZARR_IN):
+        from bioimg.io._zarr import zarr_name
+
+        return zarr_name(path)
+    return _file_stem(path)
+
+
+def _expand(items: list[str]) -> list[Path]:
+    """Like ``expand_inputs``, with ``.zarr`` / ``.ome.zarr`` directories as single images."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir() and p.name.lower().endswith(ZARR_IN):
+            out.append(p)
+        else:
+            out += expand_inputs([item])
+    return out
 
 
 def _spatial_image(img, data, axes_out: str):
@@ -78,8 +105,24 @@ def _cached_model(path: str):
     return load_model(path)
 
 
+def _open(path: Path, threshold_mpx: float):
+    """(image, large): lazy first where the format allows, so a large input is never loaded whole."""
+    from bioimg.io import read
+    from bioimg.scale._predict_large import should_stream
+
+    name = path.name.lower()
+    if path.is_dir() or name.endswith(_LAZY_IN):
+        lazy = read(path, lazy=True)
+        if should_stream(lazy, threshold_mpx):
+            return lazy, True
+        return (read(path) if not path.is_dir() else lazy.with_data(np.asarray(lazy.data))), False
+    img = read(path)
+    return img, should_stream(img, threshold_mpx)
+
+
 def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, min_size: int,
-                 probabilities: bool) -> dict:
+                 probabilities: bool, large_mpx: float = LARGE_MPX, large_format: str = "ome-zarr",
+                 tile_progress: bool = False) -> dict:
     """Read, predict and write one file; return its summary row.
 
     Parameters
@@ -92,6 +135,13 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
         Output folder.
     tile, threshold, min_size, probabilities
         As for :func:`bioimg.inference.predict` and :func:`write_prediction`.
+    large_mpx : float
+        Inputs above this many million pixels are read lazily and predicted
+        straight into ``large_format`` outputs (a line on stderr says so).
+    large_format : {"ome-zarr", "tiff"}
+        OME-Zarr with a multiscale pyramid, or tiled BigTIFF.
+    tile_progress : bool
+        Show a per-tile progress bar for large inputs.
 
     Returns
     -------
@@ -99,13 +149,18 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
         ``file``, ``shape`` and, when the model gives them, ``objects`` or ``class``/``probability``.
     """
     from bioimg.inference import predict
-    from bioimg.io import read
 
     if isinstance(model, (str, Path)):
         model = _cached_model(str(model))
-    img = read(path)
-    pred = predict(model, img, tile=tile, threshold=threshold, min_size=min_size)
-    write_prediction(img, pred, out_dir, stem(path), probabilities, output_suffix(path))
+    img, large = _open(path, large_mpx)
+    if large and model.info.task != "classify":
+        pred = _predict_large(img, path, model, out_dir, tile, threshold, min_size, probabilities,
+                              large_format, tile_progress)
+    else:
+        if not isinstance(img.data, np.ndarray):
+            img = img.with_data(np.asarray(img.data))
+        pred = predict(model, img, tile=tile, threshold=threshold, min_size=min_size)
+        write_prediction(img, pred, out_dir, stem(path), probabilities, output_suffix(path))
     row = {"file": path.name, "shape": "x".join(map(str, img.shape))}
     if "objects" in pred.summary:
         row["objects"] = pred.summary["objects"]
@@ -113,6 +168,26 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
         row["class"] = pred.summary["class"]
         row["probability"] = round(pred.summary["probability"], 3)
     return row
+
+
+def _predict_large(img, path, model, out_dir, tile, threshold, min_size, probabilities, fmt, show):
+    from tqdm import tqdm
+
+    from bioimg.scale._predict_large import large_suffix, predict_large
+
+    name = stem(path)
+    size = "x".join(str(img.shape[img.axes.index(a)]) for a in img.spatial_axes)
+    kind = "OME-Zarr with a multiscale pyramid" if fmt == "ome-zarr" else "tiled TIFF"
+    print(f"bioimg predict: {path.name} is large ({size}, {img.data.size / 1e6:.0f} Mpx): reading it lazily "
+          f"and writing {kind} ({name}_*{large_suffix(fmt)})", file=sys.stderr, flush=True)
+    with tqdm(desc=name, unit="tile", file=sys.stderr, disable=not show, leave=False) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        pred, _ = predict_large(model, img, out_dir, name, fmt=fmt, tile=tile, threshold=threshold,
+                                min_size=min_size, probabilities=probabilities, progress=progress)
+    return pred
 
 
 def run(args) -> int:
@@ -126,21 +201,30 @@ def run(args) -> int:
         raise CLIError(f"--workers must be >= 1, got {args.workers}")
     # Load here even for a cluster: a bad model file fails fast, before any work is sent.
     model = load_model(args.model)
-    inputs = expand_inputs(args.inputs)
+    inputs = _expand(args.inputs)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.large_threshold < 0:
+        raise CLIError(f"--large-threshold must be >= 0 (million pixels), got {args.large_threshold}")
     skipped = set() if args.overwrite else {
-        p for p in inputs if outputs_exist(out_dir, stem(p), args.probabilities, output_suffix(p))}
+        p for p in inputs if any(outputs_exist(out_dir, stem(p), args.probabilities, sfx)
+                                 for sfx in (output_suffix(p),) + tuple(LARGE_FORMATS.values()))}
     todo = [p for p in inputs if p not in skipped]
     fn = functools.partial(
         predict_file, model=str(Path(args.model).resolve()) if args.scheduler else model,
         out_dir=out_dir.resolve() if args.scheduler else out_dir, tile=parse_sizes(args.tile),
-        threshold=args.threshold, min_size=args.min_size, probabilities=args.probabilities)
-    with tqdm(total=len(todo), desc="predict", unit="file", file=sys.stderr,
-              disable=len(todo) < 2) as bar:
-        batch = run_batch([p.resolve() if args.scheduler else p for p in todo], fn, workers=args.workers,
-                          scheduler=args.scheduler, progress=lambda r: bar.update(1))
-    results = dict(zip(todo, batch))
+        threshold=args.threshold, min_size=args.min_size, probabilities=args.probabilities,
+        large_mpx=args.large_threshold, large_format=args.large_format,
+        tile_progress=not args.scheduler and args.workers == 1)
+    # on a cluster, one large image is split across the workers by blocks of tiles
+    split = [p for p in todo if _large_on_cluster(p, args, model)] if args.scheduler else []
+    todo_files = [p for p in todo if p not in split]
+    with tqdm(total=len(todo_files), desc="predict", unit="file", file=sys.stderr,
+              disable=len(todo_files) < 2) as bar:
+        batch = run_batch([p.resolve() if args.scheduler else p for p in todo_files], fn,
+                          workers=args.workers, scheduler=args.scheduler, progress=lambda r: bar.update(1))
+    results = dict(zip(todo_files, batch))
+    results.update(_split_on_cluster(split, args, model, out_dir))
     rows, failures = [], []
     for path in inputs:
         if path in skipped:
@@ -164,13 +248,56 @@ def run(args) -> int:
     return 2 if failures else 0
 
 
+def _large_on_cluster(path: Path, args, model) -> bool:
+    """A large input for a dense model: split across the cluster's workers rather than sent whole."""
+    if model.info.task == "classify":
+        return False
+    try:
+        return _open(path, args.large_threshold)[1]
+    except (ValueError, OSError):
+        return False  # unreadable: the per-file path reports it
+
+
+def _split_on_cluster(paths: list[Path], args, model, out_dir: Path) -> dict:
+    """Predict each large image block-parallel on ``args.scheduler``; BatchResults by path."""
+    if not paths:
+        return {}
+    from distributed import Client
+
+    from bioimg.io import read
+    from bioimg.scale._batch import _timed
+    from bioimg.scale._predict_large import predict_large
+
+    def one(path: Path) -> dict:
+        img = read(path, lazy=True)
+        print(f"bioimg predict: {path.name} is large: split across the cluster's workers, writing "
+              f"{args.large_format} outputs", file=sys.stderr, flush=True)
+        pred, _ = predict_large(model, img, out_dir.resolve(), stem(path), fmt=args.large_format,
+                                tile=parse_sizes(args.tile), threshold=args.threshold, min_size=args.min_size,
+                                probabilities=args.probabilities, client=client,
+                                model_path=str(Path(args.model).resolve()), image_path=str(path.resolve()))
+        row = {"file": path.name, "shape": "x".join(map(str, img.shape))}
+        if "objects" in pred.summary:
+            row["objects"] = pred.summary["objects"]
+        return row
+
+    try:
+        client = Client(args.scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise OSError(f"cannot connect to dask scheduler {args.scheduler}: {exc}") from None
+    try:
+        return {p: _timed(one, p) for p in paths}
+    finally:
+        client.close()
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "predict", help="apply a trained .bioimg model",
         description="Apply a trained .bioimg model. Outputs follow each input's format: NIfTI and "
                     "DICOM -> NAME_labels.nii.gz (with the input's affine), OME-TIFF -> .ome.tif, "
                     "other TIFF -> .tif; all keep the voxel size.")
-    p.add_argument("inputs", nargs="+", help="image files, folders or globs")
+    p.add_argument("inputs", nargs="+", help="image files, folders, globs or .ome.zarr directories")
     p.add_argument("--model", required=True, help="model file (.bioimg)")
     p.add_argument("--output", required=True,
                    help="output folder (NAME_labels / NAME_probabilities / NAME_denoised in the input's format)")
@@ -178,10 +305,17 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=0.5, help="foreground probability threshold")
     p.add_argument("--min-size", type=int, default=10, help="smallest object kept (pixels)")
     p.add_argument("--probabilities", action="store_true", help="also write class probabilities")
+    big = p.add_argument_group("large images")
+    big.add_argument("--large-threshold", type=float, default=LARGE_MPX, metavar="MPX",
+                     help=f"inputs above this many million pixels (default {LARGE_MPX:g}) are read lazily, "
+                          "predicted tile by tile in bounded memory and written as --large-format")
+    big.add_argument("--large-format", choices=sorted(LARGE_FORMATS), default="ome-zarr",
+                     help="output of large inputs: OME-Zarr (NGFF 0.5, multiscale; default) or tiled TIFF")
     b = p.add_argument_group("batch processing")
     b.add_argument("--workers", type=int, default=1, help="files processed in parallel (threads; default 1)")
     b.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on a dask.distributed cluster, e.g. tcp://host:8786")
+                   help="run on a dask.distributed cluster, e.g. tcp://host:8786 (files go to workers; "
+                        "a large image is split across them by blocks of tiles)")
     b.add_argument("--overwrite", action="store_true",
                    help="predict again files whose outputs already exist in --output (default: skip them)")
     p.set_defaults(func=run)

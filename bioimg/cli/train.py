@@ -20,13 +20,17 @@ def run(args) -> int:
     from bioimg.io._atomic import remove_stale
     from bioimg.models import summary
     from bioimg.training import TrainConfig, Trainer
+    from bioimg.training.checkpoint import state_path
 
     from ._progress import drive_training
 
     out = Path(args.out)
     check_output(out)
-    for target in (out, interrupted_path(out)):  # temporary files of a crashed earlier run
+    state = state_path(out)
+    for target in (out, interrupted_path(out), state):  # temporary files of a crashed earlier run
         remove_stale(target)
+    if state.exists() and not args.resume:
+        print(f"note: {state.name} of an interrupted run will be replaced (--resume continues it)")
     images = expand_inputs(args.image, "image")
     labels = expand_inputs(args.labels, "labels") if args.labels else None
     if labels is not None and len(labels) != len(images):
@@ -42,15 +46,24 @@ def run(args) -> int:
                          epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                          time_budget=args.time_budget, lr=args.lr, seed=args.seed,
                          val_fraction=args.val_fraction, patience=args.patience,
-                         class_names=args.class_names, label_kind=args.label_kind)
+                         class_names=args.class_names, label_kind=args.label_kind,
+                         checkpoint_every=max(0, args.checkpoint_every), volume=args.volume)
     imgs = [read(p) for p in images]
     labs = [read(p) for p in labels] if labels else None  # Images: errors name the file
     start = time.perf_counter()
-    # No checkpoint file: the best model stays in memory until the run ends.
-    trainer = Trainer(imgs, labs, config, image_classes=args.image_classes)
+    # The best model stays in memory until the run ends; the resumable state (m.state.npz) is written
+    # every --checkpoint-every steps and on Ctrl-C, and removed when the run ends.
+    trainer = Trainer(imgs, labs, config, image_classes=args.image_classes, init=args.init,
+                      state_file=state, resume=args.resume)
+    if args.resume:
+        print(f"resuming from {state} (step {trainer.resumed_step})")
+    if trainer.init_message:
+        print(trainer.init_message)
     plan = trainer.label_plan
     if plan is not None:
         print(plan.message + (f"\nnote: {plan.note}" if plan.note else ""))
+    if getattr(trainer, "volume", None) is not None:
+        print(trainer.volume.message)
     print(summary(trainer.net))
     # Signals stay caught through the save: a Ctrl-C then cannot cut the final write short.
     with StopOnSignal(trainer.cancel) as stop:
@@ -67,7 +80,8 @@ def run(args) -> int:
           f"best epoch {last.best_epoch if last else '-'}" + (f": {scores}" if scores else ""))
     if signum:
         kept = f"{out} left unchanged" if out.exists() else f"{out} not written"
-        print(f"interrupted ({signame}): {kept}; best model so far written to {dest}")
+        print(f"interrupted ({signame}): {kept}; best model so far written to {dest}; "
+              f"continue with the same command and --resume (state in {state.name})")
         return 128 + signum
     print(f"model written to {out}")
     return 0
@@ -85,6 +99,15 @@ def register(subparsers) -> None:
                    "step, leaves --out as it was and writes the best model so far next to it "
                    "(m.bioimg -> m.interrupted.bioimg; exit code 130, 143 for SIGTERM); a second "
                    "Ctrl-C quits without saving")
+    p.add_argument("--init", metavar="MODEL",
+                   help="fine-tune: start from this model's weights, architecture and normalization "
+                   "(a .bioimg file or any model bioimg predict reads); labels with another number of "
+                   "classes get a new head")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run (same command) from its state file next to --out "
+                   "(m.bioimg -> m.state.npz): weights, optimizer, schedule, step, random state, time used")
+    p.add_argument("--checkpoint-every", type=int, default=100, metavar="N",
+                   help="write the resumable state every N steps (default 100; 0: only on Ctrl-C)")
     p.add_argument("--model", help="architecture (unet, classifier, autoencoder)")
     p.add_argument("--depth", type=int)
     p.add_argument("--base-width", type=int)
@@ -93,7 +116,8 @@ def register(subparsers) -> None:
     p.add_argument("--steps-per-epoch", type=int, default=50)
     p.add_argument("--time-budget", type=float, help="stop after this many seconds")
     p.add_argument("--patch-size", help="e.g. 128 or 32,64,64")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="patches per step (default: 8 in 2D, 2 in 3D)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--val-fraction", type=float, default=0.15)
     p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
@@ -102,4 +126,9 @@ def register(subparsers) -> None:
     p.add_argument("--label-kind", choices=("auto", "sparse", "binary", "multiclass", "instance"),
                    default="auto", help="what label values mean (default: detected; see README "
                    "'What label values mean')")
+    p.add_argument("--volume", choices=("auto", "off"), default="auto",
+                   help="segment, binary single-object labels on 3D images with a physical voxel size "
+                   "(e.g. brain masks in MRI): 'auto' trains a 2D U-Net on slices along 3 axes at a "
+                   "working resolution fitted to the object, with MRI-robust normalization, augmentation "
+                   "and clean-up (printed when used); 'off': plain 3D patches")
     p.set_defaults(func=run)

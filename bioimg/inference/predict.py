@@ -10,8 +10,12 @@ import autograd as torch
 from ..modelfile import BioimgModel
 from ..training.crops import crop_at
 from ..training.prep import image_name, normalize_finite, to_channel_first
-from .postprocess import class_labels, instances_from_probs, label_offset, softmax
-from .tiling import predict_tiled
+from ._input import prepare_input
+from .dense import denormalize, numpy_allocate, predict_dense
+from .engine import default_tile
+from .postprocess import instances_from_probs, label_offset, softmax
+from .volume import predict_volume, volume_settings
+from .stitch import default_block, instances_blockwise
 
 
 @dataclass
@@ -36,27 +40,43 @@ class Prediction:
 
 def _denormalize(x: np.ndarray, params: dict) -> np.ndarray:
     """Map normalized intensities back to the input's scale (per channel)."""
-    method = params.get("method")
-    shape = (-1,) + (1,) * (x.ndim - 1)
-    if method in ("percentile", "minmax"):
-        low = np.asarray(params["low"], dtype=np.float32).reshape(shape)
-        high = np.asarray(params["high"], dtype=np.float32).reshape(shape)
-        return x * (high - low) + low
-    if method == "zscore":
-        mean = np.asarray(params["mean"], dtype=np.float32).reshape(shape)
-        std = np.asarray(params["std"], dtype=np.float32).reshape(shape)
-        return x * std + mean
-    return x
+    return denormalize(x, params)
+
+
+def _relative_spacing(image, ndim: int):
+    """Anisotropic stacks: split objects in physical distances (spacing relative to the finest axis)."""
+    spacing = getattr(image, "spacing", None)
+    return tuple(sp / min(spacing) for sp in spacing) if spacing and len(spacing) == ndim else None
 
 
 def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None, tile=None,
             overlap=None, threshold: float = 0.5, min_size: int = 10, progress=None,
-            cancel=None) -> Prediction:
-    """Predict with ``model`` on ``image`` (array or ``bioimg.io.Image``).
+            cancel=None, allocate=None, probabilities: bool = True, instance_block=None,
+            instance_halo=None) -> Prediction:
+    """Predict with ``model`` on ``image`` (array, dask/zarr array or ``bioimg.io.Image``).
 
     The normalization stored in the model is applied first. Dense tasks run
-    tiled (``tile`` defaults to twice the training patch, ``overlap`` to a
-    quarter of the tile) so memory is bounded by the tile.
+    through the one tiled engine (:mod:`bioimg.inference.engine`; ``tile``
+    defaults to twice the training patch, ``overlap`` to a quarter of the
+    tile): memory is bounded by the tile and a band of tiles, plus the
+    outputs. Lazy images (dask, zarr, memory maps, ``read(..., lazy=True)``)
+    are never loaded whole: normalization statistics are computed chunk by
+    chunk and the input is read one row of tiles at a time.
+
+    Parameters
+    ----------
+    allocate : callable, optional
+        ``allocate(name, shape, dtype)`` creates each output array (default:
+        numpy zeros). Return zarr arrays to write results larger than memory;
+        the Prediction then holds those arrays.
+    probabilities : bool
+        Keep the class probabilities (segment models; instance models always
+        compute them, denoise models have none).
+    instance_block, instance_halo : int or tuple, optional
+        Instance models: labels are made block by block (core ``instance_block``
+        grown by ``instance_halo``) and stitched across block borders
+        (:func:`bioimg.inference.stitch.instances_blockwise`); defaults 1024 / 48
+        px in 2D. An image within one block is labelled in one piece.
 
     NaN / inf pixels of the image never reach the output: a warning names
     their count, they are predicted as background (label 0, every class
@@ -64,48 +84,79 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
     produces NaN is a ``ValueError``.
     """
     info = model.info
-    arr, spatial = to_channel_first(image, axes)
-    if len(spatial) != model.ndim:
-        raise ValueError(f"the model works on {model.ndim}D images ({info.axes}); "
-                         f"this image is {len(spatial)}D ({spatial})")
-    expected_c = info.config.get("in_channels", 1)
-    if arr.shape[0] != expected_c:
-        raise ValueError(f"the model expects {expected_c} channel(s); the image has {arr.shape[0]}")
-    x, norm, bad = normalize_finite(arr, info.normalization, image_name(image, 0, 1),
-                                    "they are predicted as background")
+    if volume_settings(info) is not None:  # slice-wise model of one object in volumes (see .volume)
+        return predict_volume(model, image, axes=axes, progress=progress, cancel=cancel)
     net = model.net
     multiple = getattr(net, "size_multiple", 1)
+    expected_c = info.config.get("in_channels", 1)
+
+    def check(spatial_shape, channels):
+        if len(spatial_shape) != model.ndim:
+            raise ValueError(f"the model works on {model.ndim}D images ({info.axes}); "
+                             f"this image is {len(spatial_shape)}D ({tuple(spatial_shape)})")
+        if channels != expected_c:
+            raise ValueError(f"the model expects {expected_c} channel(s); the image has {channels}")
+
     if info.task == "classify":
+        arr, spatial = to_channel_first(image, axes)
+        check(arr.shape[1:], arr.shape[0])
+        x, _, _ = normalize_finite(arr, info.normalization, image_name(image, 0, 1),
+                                   "they are predicted as background")
         return _classify(model, x, objects, spatial)
-    patch = tuple(info.patch_size) or (128,) * model.ndim
-    tile = tile or tuple(min(2 * p, 256 if model.ndim == 2 else 96) for p in patch)
-    tile = tuple((max(t, multiple) // multiple) * multiple for t in np.broadcast_to(tile, (model.ndim,)))
-    overlap = overlap if overlap is not None else tuple(t // 4 for t in tile)
-    out_c = info.config.get("out_channels", arr.shape[0])
-    out = predict_tiled(net, x, out_c, tile, overlap, multiple, progress, cancel)
-    if not np.isfinite(out).all():
-        raise ValueError(f"the model produced {int((~np.isfinite(out)).sum())} NaN/inf outputs on a finite "
-                         "input: the model file is broken (retrain it)")
+    inp = prepare_input(image, axes, info.normalization, "they are predicted as background", check)
+    tile, overlap = default_tile(info.patch_size, model.ndim, multiple, tile, overlap)
+    allocate = allocate or numpy_allocate
+    outs = predict_dense(model, inp, tile=tile, overlap=overlap, allocate=allocate,
+                         probabilities=probabilities, progress=progress, cancel=cancel)
     if info.task == "denoise":
-        den = _denormalize(out, norm)
-        return Prediction("denoise", image=den[0] if den.shape[0] == 1 else den,
-                          summary={"shape": list(den.shape)})
-    probs = softmax(out, 0)
-    if bad is not None:
-        probs[:, bad] = 0.0
+        den = outs["image"]
+        return Prediction("denoise", image=den, summary={"shape": list(den.shape)})
+    probs = outs.get("probabilities")
     if info.task == "instance":
-        spacing = getattr(image, "spacing", None)  # anisotropic stacks: split in physical distances
-        rel = tuple(sp / min(spacing) for sp in spacing) if spacing and len(spacing) == model.ndim else None
-        labels = instances_from_probs(probs, threshold=threshold, min_size=min_size, spacing=rel)
-        return Prediction("instance", labels=labels, probabilities=probs,
-                          class_names=list(info.class_names), summary={"objects": int(labels.max())})
+        labels, n = _instances(probs, inp, allocate, threshold, min_size,
+                               _relative_spacing(image, model.ndim), instance_block, instance_halo, cancel)
+        return Prediction("instance", labels=labels, probabilities=probs if probabilities else None,
+                          class_names=list(info.class_names), summary={"objects": n})
+    labels = outs["labels"]
     offset = label_offset(info)
-    labels = class_labels(probs, offset)
-    if bad is not None:
-        labels[bad] = 0
-    counts = {name: int((labels == i + offset).sum()) for i, name in enumerate(info.class_names)}
+    counts = _class_counts(labels, len(info.class_names), offset)
     return Prediction("segment", labels=labels, probabilities=probs,
-                      class_names=list(info.class_names), summary={"pixels_per_class": counts})
+                      class_names=list(info.class_names),
+                      summary={"pixels_per_class": dict(zip(info.class_names, counts))})
+
+
+def _class_counts(labels, k: int, offset: int) -> list[int]:
+    """Pixels per class, chunk by chunk for arrays that are not in memory."""
+    counts = np.zeros(k + offset + 1, np.int64)
+    step = max(1, int(2 ** 24 // max(1, int(np.prod(labels.shape[1:])))))
+    for i in range(0, labels.shape[0], step):
+        part = np.asarray(labels[i:i + step]).reshape(-1)
+        counts += np.bincount(part, minlength=len(counts))[:len(counts)]
+    return [int(c) for c in counts[offset:offset + k]]
+
+
+def _instances(probs, inp, allocate, threshold, min_size, spacing, block, halo, cancel):
+    """Instance labels from the probabilities: in one piece when they fit one block, else stitched."""
+    shape = inp.shape
+    dblock, _ = default_block(len(shape))
+    block = tuple(int(b) for b in np.broadcast_to(block or dblock, (len(shape),)))
+    if all(s <= b for s, b in zip(shape, block)) and isinstance(probs, np.ndarray):
+        labels = instances_from_probs(probs, threshold=threshold, min_size=min_size, spacing=spacing)
+        if allocate is not numpy_allocate:
+            out = allocate("labels", shape, labels.dtype)
+            out[...] = labels
+            labels = out
+        return labels, int(labels.max())
+    ids = allocate("instance_ids", shape, np.uint32)  # provisional ids, renumbered into "labels"
+    made = {}
+
+    def final(n: int):
+        made["labels"] = allocate("labels", shape, np.uint16 if n < 65535 else np.uint32)
+        return made["labels"]
+
+    n = instances_blockwise(probs, ids, block=block, halo=halo, threshold=threshold,
+                            min_size=min_size, spacing=spacing, final=final, cancel=cancel)
+    return made["labels"], n
 
 
 def _classify(model: BioimgModel, x: np.ndarray, objects, spatial) -> Prediction:

@@ -1,6 +1,7 @@
 """Write TIFF (ImageJ hyperstack or plain) and OME-TIFF with voxel size."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,37 @@ def _write_plain(tmp, data, tif_axes, spacing, size, unit, common) -> None:
         resolution, resunit = (1.0 / size["X"], 1.0 / size["Y"]), "NONE"
     tifffile.imwrite(tmp, data, ome=False, shaped=True, metadata=metadata,
                      resolution=resolution, resolutionunit=resunit, **common)
+
+
+def write_tiff_tiled(tmp: Path, data, axes: str, spacing: tuple, unit: str = "pixel",
+                     tile: tuple = (256, 256)) -> None:
+    """Write a large array-like (numpy, zarr) as a tiled BigTIFF, one band of tiles in memory.
+
+    ``axes`` ends in ``YX``; leading axes (``C``, ``Z``) become pages. The
+    JSON description carries axes, spacing and unit as :func:`_write_plain` does,
+    so ``bioimg.io.read`` gives them back; zlib-compressed tiles.
+    """
+    shape = tuple(int(n) for n in data.shape)
+    ty, tx = tile
+    lead = shape[:-2]
+
+    def tiles():
+        for idx in itertools.product(*[range(n) for n in lead]):
+            for y in range(0, shape[-2], ty):
+                band = np.asarray(data[idx + (slice(y, y + ty), slice(None))])
+                for x in range(0, shape[-1], tx):
+                    t = band[:, x:x + tx]
+                    if t.shape != (ty, tx):
+                        t = np.pad(t, [(0, ty - t.shape[0]), (0, tx - t.shape[1])])
+                    yield t
+
+    size = dict(zip(spatial_axes(axes), spacing))
+    um = to_micrometers(unit)
+    if um is not None:
+        resolution, resunit = (1e4 / (size["X"] * um), 1e4 / (size["Y"] * um)), "CENTIMETER"
+    else:
+        resolution, resunit = (1.0 / size["X"], 1.0 / size["Y"]), "NONE"
+    metadata = {"axes": axes, "spacing": list(spacing), "unit": unit}
+    tifffile.imwrite(tmp, tiles(), shape=shape, dtype=data.dtype, tile=(ty, tx), bigtiff=True,
+                     photometric="minisblack", compression="zlib", ome=False, shaped=True,
+                     metadata=metadata, resolution=resolution, resolutionunit=resunit)

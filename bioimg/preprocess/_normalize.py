@@ -255,6 +255,60 @@ def apply_normalization(image: ArrayLike, params: dict) -> np.ndarray:
     raise ValueError(f"unknown normalization method {method!r}")
 
 
+def normalize_foreground(image: ArrayLike, low_percentile: float = 0.5,
+                         eps: float = 1e-20) -> tuple[np.ndarray, dict]:
+    """Map the background level to 0 and the median of the foreground to 1.
+
+    The foreground is what lies above Otsu's threshold (on a subsample of
+    the image; when that keeps under 30% of the non-background values, a
+    small bright minority was split off, and the threshold between background
+    and tissue below it is used). For MRI its median is a property of the tissue (measured:
+    white matter at 1.22-1.25x the foreground median on a skull-stripped
+    template and on two skull-on heads from other scanners), while upper
+    percentiles follow whatever is brightest (scalp fat: the 99th
+    percentile varied 2x across the same three volumes). ``low`` is the
+    ``low_percentile`` of the whole image (air, or the masked background).
+
+    Returns ``(normalized, params)`` with percentile-style ``params``
+    (``low``, ``high``) that :func:`apply_normalization` repeats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((10, 10), np.float32); img[2:8, 2:8] = 100; img[4, 4] = 300
+    >>> out, params = normalize_foreground(img)
+    >>> params["low"], params["high"]
+    ([0.0], [100.0])
+    """
+    from skimage.filters import threshold_otsu
+
+    arr = np.asarray(image)
+    if arr.dtype.kind not in "biuf" or arr.size == 0:
+        raise ValueError(f"normalization needs a non-empty real-valued image, got {arr.dtype} {arr.shape}")
+    flat = arr.reshape(-1)
+    step = max(1, flat.size // 2_000_000)  # statistics of a regular subsample: ample for 3 numbers
+    sample = flat[::step].astype(np.float32)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        raise ValueError("cannot normalize an image without finite values")
+    low = float(np.percentile(sample, low_percentile))
+    fg = sample
+    if sample.max() > sample.min():
+        t = threshold_otsu(sample)
+        tissue = sample > low
+        # Otsu can split tissue from a small, very bright minority instead of from the background:
+        # then the split between background and tissue lies below, among the values under t.
+        if (sample > t).sum() < 0.3 * max(int(tissue.sum()), 1) and (sample <= t).any():
+            below = sample[sample <= t]
+            t = threshold_otsu(below) if below.max() > below.min() else t
+        fg = sample[sample > t]
+    high = float(np.median(fg)) if fg.size else float(sample.max())
+    params = {"method": "percentile", "pmin": float(low_percentile), "pmax": 50.0,
+              "low": [low], "high": [high], "axis": None, "clip": False, "eps": float(eps),
+              "foreground": "otsu"}
+    return apply_normalization(arr, params), params
+
+
 _METHODS = {"percentile": normalize_percentile, "zscore": normalize_zscore,
             "minmax": normalize_minmax}
 

@@ -16,7 +16,9 @@ Examples
 from ._batch import BatchResult, run_batch
 from ._chunked import diffuse_chunked, normalize_percentile_chunked, percentiles_chunked
 from ._lazy import read_lazy
+from ._distributed import predict_distributed
+from ._predict_large import predict_large
 from ._stream import predict_to_zarr
 
 __all__ = ["run_batch", "BatchResult", "read_lazy", "diffuse_chunked", "percentiles_chunked", "normalize_percentile_chunked",
-           "predict_to_zarr"]
+           "predict_to_zarr", "predict_large", "predict_distributed"]

@@ -21,7 +21,7 @@ class TrainConfig:
     model: str | None = None
     model_kwargs: dict = field(default_factory=dict)
     patch_size: tuple | None = None
-    batch_size: int = 8
+    batch_size: int | None = None  # None: 8 patches in 2D, 2 in 3D (a 3D patch holds 16x the voxels)
     epochs: int = 20
     steps_per_epoch: int = 50
     time_budget: float | None = None
@@ -42,12 +42,15 @@ class TrainConfig:
     label_kind: str = "auto"
     labels_painted: bool = False
     val_points: int = 10  # with a time budget: validations per run (an epoch ends every budget / val_points s)
+    checkpoint_every: int = 0  # steps between resumable checkpoints (Trainer state_file); 0: only on cancel
+    correction_weight: float = 4.0  # loss weight of pixels corrected by hand (Trainer corrections)
+    volume: str = "auto"  # one-object segmentation of physical volumes: "auto" (bioimg.training.volume) or "off"
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         for name in ("batch_size", "epochs", "steps_per_epoch"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.time_budget is not None and self.time_budget <= 0:
             raise ValueError(f"time_budget must be positive seconds, got {self.time_budget}")
@@ -57,6 +60,8 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.model is None:
             self.model = DEFAULT_MODEL[self.task]
+        if self.volume not in ("auto", "off"):
+            raise ValueError(f"volume must be 'auto' or 'off', got {self.volume!r}")
         from .labels import LABEL_KINDS  # label kinds: see bioimg.training.labels
         if self.label_kind not in LABEL_KINDS:
             raise ValueError(f"label_kind must be one of {LABEL_KINDS}, got {self.label_kind!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -20,12 +21,13 @@ import autograd as torch
 from ..modelfile import BioimgModel, ModelInfo, save_model
 from ..models import build_model
 from .config import CancelToken, Progress, TrainConfig
-from .crops import object_crops, object_size
-from .labels import (check_labels, classify_plan, interpret_labels, label_name, label_targets,
-                     plan_extra)
+from .checkpoint import check_ident, fingerprint, read_state, restore_state, save_state
+from .finetune import adopt_settings, check_input, load_init, load_weights
+from .labels import check_labels, interpret_labels, label_name, label_targets, plan_extra
 from .prep import (TrainingDiverged, check_patch, default_patch, image_name, input_cause, labels_spatial,
                    normalize_finite, normalize_image, to_channel_first)
-from .tasks import ClassifyTask, DenoiseTask, DenseTask
+from .tasks import DenoiseTask
+from .volume import make_task as volume_task, prepare as volume_prepare
 
 
 def _as_list(x):
@@ -55,11 +57,33 @@ class Trainer:
     cancel : CancelToken, optional
     checkpoint : path, optional
         Where the best model is written (atomically) whenever it improves.
+    init : BioimgModel or path, optional
+        Fine-tune: start from this model's weights, architecture and
+        normalization (``bioimg.training.finetune``); labels with another
+        number of classes replace its head (``self.init_message`` says so).
+    state_file : path, optional
+        Resumable state (``bioimg.training.checkpoint``), written atomically
+        every ``config.checkpoint_every`` steps and when the run is
+        cancelled; removed when the run ends otherwise.
+    resume : bool
+        Continue from ``state_file`` (same inputs and settings required).
+    corrections : list of bool arrays, optional
+        segment / instance: the labels are a prediction that a user
+        corrected; per label image, the corrected pixels
+        (``bioimg.training.corrections.corrected_mask``, may be all False).
+        They weigh ``config.correction_weight`` times in the loss; outlines
+        of uncorrected predicted objects are left out (``untrusted_outlines``).
     """
 
     def __init__(self, images, labels=None, config: TrainConfig | None = None, *, axes=None,
-                 image_classes=None, cancel: CancelToken | None = None, checkpoint=None):
+                 image_classes=None, cancel: CancelToken | None = None, checkpoint=None,
+                 init=None, state_file=None, resume: bool = False, corrections=None):
         self.config = config or TrainConfig()
+        init_model, self.init_message = None, ""
+        if init is not None:  # the model decides architecture and normalization: on a copy of the config
+            init_model, source = load_init(init)
+            self.config = replace(self.config)
+            adopt_settings(self.config, init_model, source)
         cfg = self.config
         self.cancel = cancel if cancel is not None else CancelToken()
         self.checkpoint = Path(checkpoint) if checkpoint else None
@@ -68,11 +92,19 @@ class Trainer:
         imgs = _as_list(images)
         if not imgs:
             raise ValueError("no training images given")
+        # one object in a physical volume (a brain mask): working grid, 2D slices (bioimg.training.volume)
+        imgs, labels, self.config, self.volume = volume_prepare(imgs, _as_list(labels), self.config, axes)
+        cfg = self.config
         self._axes_arg = axes
         arrays, spatial = zip(*(to_channel_first(im, axes) for im in imgs))
         if len(set(spatial)) > 1 or len({a.shape[0] for a in arrays}) > 1:
             raise ValueError("all training images need the same axes and number of channels")
         self.axes, ndim, channels = spatial[0], len(spatial[0]), arrays[0].shape[0]
+        if cfg.batch_size is None:  # auto: a 3D step of 8 patches takes seconds on a laptop; 2 keep 3D runs practical
+            flat = ndim == 2 or self.volume is not None  # volume defaults train 2D slices
+            self.config = cfg = replace(cfg, batch_size=8 if flat else 2)
+        if init_model is not None:
+            check_input(init_model, ndim, channels, source)
         normed = [normalize_finite(a, cfg.normalization, image_name(im, i, len(imgs)),
                                    "left out of the loss") for i, (a, im) in enumerate(zip(arrays, imgs))]
         self.images = [n for n, _, _ in normed]
@@ -87,11 +119,30 @@ class Trainer:
         multiple = probe.size_multiple
         shapes = [im.shape[1:] for im in self.images]
         self.class_names = list(cfg.class_names or [])
+        self._corrections = _as_list(corrections)
         self.task = self._make_task(labels, image_classes, ndim, multiple, shapes, model_kw)
         self.model_kw = model_kw
         self.net = build_model(cfg.model, **model_kw)
+        if init_model is not None:
+            k = model_kw.get("out_channels", model_kw.get("num_classes"))
+            self.init_message = load_weights(self.net, init_model, source, k)
+            if not cfg.class_names:
+                names = list(init_model.info.class_names or [])
+                self.class_names = names if len(names) == len(self.class_names) else self.class_names
         self.history: list[dict] = []
         self._best_state = None
+        self.state_file = Path(state_file) if state_file else None
+        self._ident = fingerprint(cfg, list(arrays) + [np.asarray(getattr(lab, "data", lab))
+                                                       for lab in (labels or [])])
+        self.paused = 0.0  # seconds spent outside training (e.g. a live preview); not counted as training time
+        self._resume, self.resumed_step = None, 0
+        if resume:
+            if self.state_file is None:
+                raise ValueError("resume needs the state file of the interrupted run")
+            meta, saved = read_state(self.state_file)
+            check_ident(meta, self._ident, self.state_file)
+            self._resume = (meta, saved)
+            self.resumed_step = int(meta["loop"]["step"])
 
     # -- setup ------------------------------------------------------------------
     def _model_defaults(self, ndim, channels):
@@ -127,7 +178,11 @@ class Trainer:
             if cfg.task == "instance":
                 weights = weights or [1.0, 1.0, 4.0]  # boundaries are rare but decide the split
             model_kw["out_channels"] = k
-            return DenseTask(self.images, targets, self.patch, cfg, self.rng, k, weights)
+            if self.volume is not None:
+                return volume_task(self.volume, self, targets, k, weights)
+            from .corrections import dense_task  # corrected predictions, sparse painting
+
+            return dense_task(self, targets, labs, self._corrections, k, weights)
         if cfg.task == "denoise":
             self.patch = self._patch(ndim, multiple, shapes)
             clean = None
@@ -142,38 +197,20 @@ class Trainer:
         return self._classify_task(labels, image_classes, ndim, multiple, model_kw)
 
     def _classify_task(self, labels, image_classes, ndim, multiple, model_kw):
-        cfg = self.config
-        crops, classes = [], []
-        if image_classes is not None:
-            if len(image_classes) != len(self.images):
-                raise ValueError(f"got {len(self.images)} images but {len(image_classes)} image classes")
-            self.patch = self._patch(ndim, multiple, [im.shape[1:] for im in self.images])
-            from .sampling import PatchSampler
-            for im, c in zip(self.images, image_classes):
-                sampler = PatchSampler([im], [None], self.patch, self.rng)
-                crops += [sampler.sample()[0] for _ in range(8)]
-                classes += [int(c)] * 8
-        elif labels is not None:
-            names = [label_name(lab, i, len(labels)) for i, lab in enumerate(labels)]
-            labs = [check_labels(labels_spatial(lab, im.shape[1:], n), n)
-                    for lab, im, n in zip(labels, self.images, names)]
-            size = (cfg.crop_size,) * ndim if cfg.crop_size else object_size(labs[0], multiple)
-            self.patch = check_patch(size, ndim, multiple)
-            for im, lab in zip(self.images, labs):
-                c, k = object_crops(im, lab, self.patch)
-                crops += c
-                classes += k
-        else:
-            raise ValueError("classification needs image_classes (one per image) or object labels")
-        if not crops:
-            raise ValueError("labels are empty: paint at least one object per class")
-        k = max(classes)
-        if k < 2:
-            raise ValueError("classification needs at least two classes (ids 1 and 2)")
-        model_kw["num_classes"] = k
-        self.class_names = self.class_names or [f"class {i}" for i in range(1, k + 1)]
-        self.label_plan = classify_plan(k, from_objects=labels is not None)
-        return ClassifyTask(crops, [c - 1 for c in classes], cfg, self.rng, k)
+        from .classify_setup import classify_task
+
+        return classify_task(self, labels, image_classes, ndim, multiple, model_kw)
+
+    def update_labels(self, labels, corrections=None) -> None:
+        """Train on new label images from the next step on (labels painted while training runs).
+
+        Same shapes and meaning as the labels the run started with; classes
+        beyond the run's (a new id painted) are left out. Call it between two
+        steps, from the thread that iterates :meth:`run`.
+        """
+        from .corrections import update_labels
+
+        update_labels(self, _as_list(labels), _as_list(corrections))
 
     # -- loop -------------------------------------------------------------------
     def _lr(self, progress: float) -> float:
@@ -188,7 +225,20 @@ class Trainer:
         cfg, net, task = self.config, self.net, self.task
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         total = cfg.epochs * cfg.steps_per_epoch
-        start = time.perf_counter()
+        # The loop position, all plain data: what a checkpoint stores and a resumed run starts from.
+        pos = {"epoch": 1, "in_epoch": 0, "losses": [], "step": 0, "best_loss": None, "best_epoch": None,
+               "bad_epochs": 0, "elapsed": 0.0, "history": []}
+        if self._resume is not None:
+            meta, saved = self._resume
+            self._best_state = restore_state(meta, saved, net=net, opt=opt, rng=self.rng)
+            pos = dict(meta["loop"])
+            self.history = list(pos["history"])
+            self._resume = None
+        start = time.perf_counter() - pos["elapsed"]
+
+        def clock() -> float:
+            """Training time so far: wall time minus what the caller did between steps (``pause``)."""
+            return time.perf_counter() - start - self.paused
         # With a time budget an epoch also ends every budget / val_points seconds, so validation
         # draws a curve of ~val_points points however fast or slow the steps are.
         slice_s = cfg.time_budget / max(1, cfg.val_points) if cfg.time_budget else None
@@ -199,13 +249,26 @@ class Trainer:
             if cfg.time_budget:
                 left = min(left if left is not None else math.inf, max(0.0, cfg.time_budget - elapsed))
             return left
-        best_loss, best_epoch, bad_epochs = math.inf, None, 0
-        step, stop = 0, ""
-        for epoch in range(1, cfg.epochs + 1):
+
+        def save(epoch: int, in_epoch: int, losses: list) -> None:
+            if self.state_file is None:
+                return
+            loop = {"epoch": epoch, "in_epoch": in_epoch, "losses": list(losses), "step": step,
+                    "best_loss": None if math.isinf(best_loss) else best_loss, "best_epoch": best_epoch,
+                    "bad_epochs": bad_epochs, "elapsed": clock(),
+                    "history": self.history, "lr": lr}
+            save_state(self.state_file, net=net, opt=opt, best=self._best_state, loop=loop, rng=self.rng,
+                       ident=self._ident)
+        best_loss = math.inf if pos["best_loss"] is None else pos["best_loss"]
+        best_epoch, bad_epochs = pos["best_epoch"], pos["bad_epochs"]
+        step, stop, lr = pos["step"], "", pos.get("lr", cfg.lr)
+        every = int(getattr(cfg, "checkpoint_every", 0) or 0)
+        for epoch in range(pos["epoch"], cfg.epochs + 1):
             net.train()
-            losses = []
-            for _ in range(cfg.steps_per_epoch):
-                elapsed = time.perf_counter() - start
+            resumed = epoch == pos["epoch"]
+            losses = list(pos["losses"]) if resumed else []
+            for i in range(pos["in_epoch"] if resumed else 0, cfg.steps_per_epoch):
+                elapsed = clock()
                 frac = step / total
                 if cfg.time_budget:
                     frac = max(frac, elapsed / cfg.time_budget)
@@ -223,11 +286,14 @@ class Trainer:
                 opt.step()
                 losses.append(value)
                 step += 1
-                elapsed = time.perf_counter() - start
+                if every and step % every == 0:
+                    save(epoch, i + 1, losses)
+                elapsed = clock()
                 yield Progress("step", epoch, cfg.epochs, step, total, value, lr, elapsed,
                                metric_name=task.metric_name, best_epoch=best_epoch, eta=eta(step, elapsed))
                 if self.cancel.cancelled:
                     stop = "cancelled"
+                    save(epoch, i + 1, losses)  # before the partial epoch's validation: resumable as is
                     break
                 if cfg.time_budget and elapsed >= cfg.time_budget:
                     stop = "time budget reached"
@@ -237,7 +303,7 @@ class Trainer:
             val_loss, metric = self._validate()
             record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)) if losses else None,
                       "val_loss": val_loss, "val_metric": metric, "lr": lr,
-                      "elapsed": time.perf_counter() - start}
+                      "elapsed": clock()}
             self.history.append(record)
             score = val_loss if val_loss is not None else record["loss"]
             if score is not None and score < best_loss:
@@ -252,11 +318,13 @@ class Trainer:
                 stop = f"early stopping (no improvement for {cfg.patience} epochs)"
             if stop:
                 break
+        if stop != "cancelled" and self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()  # a finished run has nothing left to resume
         self._restore_best()
         kind = "cancelled" if stop == "cancelled" else "done"
         yield Progress(kind, len(self.history), cfg.epochs, step, total,
                        self.history[-1]["loss"] if self.history else float("nan"), lr,
-                       time.perf_counter() - start, best_epoch=best_epoch, message=stop or "finished")
+                       clock(), best_epoch=best_epoch, message=stop or "finished")
 
     def _validate(self):
         self.net.eval()
@@ -287,7 +355,7 @@ class Trainer:
                          normalization=dict(cfg.normalization), class_names=self.class_names,
                          history=list(self.history),
                          extra={"train_normalization": self.norm_params, "seed": cfg.seed,
-                                **plan_extra(self.label_plan)})
+                                **plan_extra(self.label_plan), **(self.volume.extra() if self.volume else {})})
         return BioimgModel(self.net, info)
 
 

@@ -70,17 +70,37 @@ class Session:
     predicted : list of str
         Names of the Labels layers made by Predict, oldest first (Evaluate
         pre-selects the newest one).
+    originals : dict
+        Layer name -> a copy of the labels as Predict made them, so the Train
+        widget can tell which pixels the user corrected since.
     """
 
     def __init__(self) -> None:
         self.models = ModelStore()
         self.predicted: list[str] = []
+        self.originals: dict = {}
+        self._viewer = None  # weakref to the real viewer, set by session_for
 
     def add_prediction(self, name: str) -> None:
-        """Remember that Predict made (or updated) the Labels layer ``name``; it becomes the newest."""
+        """Remember that Predict made (or updated) the Labels layer ``name``; it becomes the newest.
+
+        A copy of the layer's data as predicted is kept (``originals``): the
+        reference that corrections are measured against.
+        """
         if name in self.predicted:
             self.predicted.remove(name)
         self.predicted.append(name)
+        viewer = self._viewer() if self._viewer is not None else None
+        layers = getattr(viewer, "layers", None)
+        if layers is not None and name in layers:
+            import numpy as np
+
+            self.originals[name] = np.array(layers[name].data, copy=True)
+
+    def original(self, name: str, shape: tuple):
+        """The labels of ``name`` as Predict made them (None if unknown or of another shape)."""
+        data = self.originals.get(name)
+        return data if data is not None and tuple(data.shape) == tuple(shape) else None
 
 
 def real_viewer(viewer):
@@ -106,6 +126,10 @@ def session_for(viewer) -> Session:
     session = _SESSIONS.get(real)
     if session is None:
         session = _SESSIONS[real] = Session()
+        try:
+            session._viewer = weakref.ref(real)
+        except TypeError:  # an object without weak references (tests): no originals kept
+            pass
     return session
 
 

@@ -32,9 +32,9 @@ def spy(monkeypatch):
     configs = []
     real = train_module.train_job
 
-    def job(image, labels, config, cancel):
+    def job(image, labels, config, cancel, *extra):  # extra: init model, corrections, live training
         configs.append(config)
-        return (yield from real(image, labels, config, cancel))
+        return (yield from real(image, labels, config, cancel, *extra))
     monkeypatch.setattr(train_module, "train_job", job)
     return configs
 

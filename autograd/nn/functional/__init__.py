@@ -15,3 +15,5 @@ from ._pool import *  # noqa: F401,F403
 from ._adaptive_pool import *  # noqa: F401,F403
 from ._rnn import *  # noqa: F401,F403
 from ._upsample import *  # noqa: F401,F403
+from ._attention import *  # noqa: F401,F403,E402
+from ._pixel_shuffle import *  # noqa: F401,F403,E402

@@ -34,6 +34,7 @@ from ..._tensor import Tensor
 from ...ops._reduce import sum as _sum
 from ...ops._shape import squeeze, unsqueeze
 from . import _im2col as K
+from ._conv_adjoint import flipped_geometry
 
 _make = Tensor._make
 
@@ -81,8 +82,14 @@ class ConvolutionBackward0(Node):
             gw = conv_weight(x, g, self.geom) if need_w else None
             gb = _bias_grad(g) if need_b else None
         else:  # one fused pass over the gradient rows computes all three
-            gx, gw, gb = (None if a is None else _make(a) for a in conv_backward(
-                g._data, w._data, self.geom, x._data, need_x, need_w, need_b=need_b))
+            flip = flipped_geometry(w._data, self.geom) if need_x else None
+            gx = gw = gb = None
+            if flip is not None:  # dx as a forward conv of g (see _conv_adjoint)
+                gx, need_x = _make(conv_forward(g._data, flip[0], None, flip[1])), False
+            if need_x or need_w or need_b:
+                dx, gw, gb = (None if a is None else _make(a) for a in conv_backward(
+                    g._data, w._data, self.geom, x._data, need_x, need_w, need_b=need_b))
+                gx = dx if flip is None else gx
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
@@ -257,17 +264,15 @@ def conv_forward(x, w, bias, g: K.Geom):
         for n0, m, ra, rb in segs:
             xp = K.workspace("xp", (m, C, g.alloc), dt)
             K.fill_padded(xp, x[n0:n0 + m], g)
-            step = K.row_step(g, rows, m, it, T)
-            for a in range(ra, rb, step):
-                b = min(rb, a + step)
-                cols = m * (b - a) * inner
+            for a, b, h in K.row_chunks(g, ra, rb, rows, m, it, T):
+                cols = m * (g.span(a, b, h)[1] if g.flat else (b - a) * inner)
                 col = K.workspace("col", (rows, cols), dt)
-                K.im2col(col, xp, g, a, b, flat=g.flat)
-                og = K.workspace("og", (Co, m, (b - a) * inner), dt)
+                K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
+                og = K.workspace("og", (Co, m, cols // m), dt)
                 o2 = og.reshape(Co, cols)
                 for gi in range(G):
                     np.matmul(w2[gi], col[gi * rg:(gi + 1) * rg], out=o2[gi * cg:(gi + 1) * cg])
-                K.crop_grid(out[n0:n0 + m], og, g, a, b, bias)
+                K.crop_grid(out[n0:n0 + m], og, g, a, b, bias, h)
     K.run_threads(work, K.split_rows(N, g.O[0], T, rows * g.inner * it))
     return out
 
@@ -300,15 +305,13 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
             if need_x:
                 gxp = K.workspace("gxp", (m, C, g.alloc), dt)
                 gxp.fill(0)
-            step = K.row_step(g, rows, m, it, T)
-            for a in range(ra, rb, step):
-                b = min(rb, a + step)
+            for a, b, h in K.row_chunks(g, ra, rb, rows, m, it, T):
                 pc = (b - a) * g.oinner
                 if g.flat or m > 1:
                     # stride 1: the padded output grid feeds both GEMMs (flat windows);
                     # several samples: their rows side by side
-                    og = K.workspace("og", (Co, m, (b - a) * (g.inner if g.flat else g.oinner)), dt)
-                    K.fill_grid(og, y[n0:n0 + m], g, a, b)
+                    og = K.workspace("og", (Co, m, g.span(a, b, h)[1] if g.flat else pc), dt)
+                    K.fill_grid(og, y[n0:n0 + m], g, a, b, h)
                     src = og.reshape(Co, -1)
                 else:
                     src = y[n0, :, a:b].reshape(Co, pc)
@@ -318,7 +321,7 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
                     bacc += src @ ones
                 if need_w:
                     col = K.workspace("col", (rows, src.shape[1]), dt)
-                    K.im2col(col, xp, g, a, b, flat=g.flat)
+                    K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
                     for gi in range(G):
                         np.matmul(col[gi * rg:(gi + 1) * rg], src[gi * cg:(gi + 1) * cg].T, out=tmp)
                         acc[gi] += tmp
@@ -326,7 +329,7 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
                     col = K.workspace("col", (rows, src.shape[1]), dt)
                     for gi in range(G):
                         np.matmul(wt[gi], src[gi * cg:(gi + 1) * cg], out=col[gi * rg:(gi + 1) * rg])
-                    K.col2im(gxp, col, g, a, b)
+                    K.col2im(gxp, col, g, a, b, h)
             if need_x:
                 lo, hi, t_lo, t_hi = g.complete_rows(ra, rb)
                 K.crop_padded(gx[n0:n0 + m], gxp, g, max(lo, 0), min(hi, g.S[0]), bias)

@@ -62,12 +62,29 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _feature_dropout(input, p, training, inplace, 3, "dropout1d")
 
 
+def _deprecated_dim(name: str, nd: int, spatial: int) -> None:
+    warnings.warn(f"{name}: Received a {nd}-D input to {name}, which is deprecated and will result in an "
+                  f"error in a future release. To retain the behavior and silence this warning, please use "
+                  f"dropout instead. Note that {name} exists to provide channel-wise dropout on inputs with "
+                  f"{spatial} spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                  f"{spatial + 1}D or {spatial + 2}D inputs).", stacklevel=3)
+
+
+def _masked(x: Tensor, p: float, training: bool, inplace: bool, shape) -> Tensor:
+    _check_p(p)
+    if not training or p == 0.0:
+        return x
+    return _apply_mask(x, _keep_mask(tuple(shape), p, x.dtype), inplace)
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Channel dropout for (N, C, H, W) or (C, H, W) inputs.
 
-    As PyTorch, a 3-D input is taken as (N, C, L) (1-D channel dropout) with a warning.
+    As PyTorch, a 3-D input is taken as (N, C, L) (1-D channel dropout) with a warning; other ranks
+    warn and drop over the first two axes (a 2-D input is dropped elementwise).
     """
-    if input.dim() == 3:
+    nd = input.dim()
+    if nd == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
                       "dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
                       "is the channel dim. This behavior will change in a future release to interpret "
@@ -75,11 +92,22 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
                       "the 1D channel-wise dropout behavior, please switch to using dropout1d "
                       "instead.", stacklevel=2)
         return _feature_dropout(input, p, training, inplace, 3, "dropout2d")
+    if nd != 4:
+        if nd < 2:
+            raise RuntimeError(f"dropout2d: Expected 3D or 4D input, but received a {nd}D input.")
+        _deprecated_dim("dropout2d", nd, 2)
+        return _masked(input, p, training, inplace, tuple(input.shape[:2]) + (1,) * (nd - 2))
     return _feature_dropout(input, p, training, inplace, 4, "dropout2d")
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    """Channel dropout for (N, C, D, H, W) or (C, D, H, W) inputs."""
+    """Channel dropout for (N, C, D, H, W) or (C, D, H, W) inputs (other ranks: warning, first axis = channels)."""
+    nd = input.dim()
+    if nd not in (4, 5):
+        if nd < 1:
+            raise RuntimeError("dropout3d: Expected 4D or 5D input, but received a 0D input.")
+        _deprecated_dim("dropout3d", nd, 3)
+        return _masked(input, p, training, inplace, (input.shape[0],) + (1,) * (nd - 1))
     return _feature_dropout(input, p, training, inplace, 5, "dropout3d")
 
 

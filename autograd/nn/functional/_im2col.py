@@ -32,12 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from math import prod
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 __all__: list = []
 
 CHUNK_BYTES = 8 << 20          # column-matrix chunk per thread when threads run the GEMMs
 COL_BUDGET = 16 << 20          # chunk when BLAS threads run the GEMMs (no BLAS thread control)
+LINE_BYTES = 2 << 20           # column chunk when a row is cut into lines (fits the L2 cache)
 _local = threading.local()
 _lock = threading.Lock()
 _pool = None
@@ -235,11 +235,18 @@ class Geom:
         """(m, C, alloc) padded buffer -> (m, C, *Sp) view."""
         return xp[:, :, :self.plane].reshape(xp.shape[:2] + self.Sp)
 
-    def window(self, xp, j, a, b):
-        """Input elements seen by kernel offset ``j`` for output rows [a, b): (m, C, *chunk)."""
+    def span(self, a, b, h=None):
+        """(first column, columns) of the chunk in the flat padded output grid (stride 1)."""
+        if h is None:
+            return a * self.inner, (b - a) * self.inner
+        return a * self.inner + h[0] * self.st[1], (h[1] - h[0]) * self.st[1]
+
+    def window(self, xp, j, a, b, h=None):
+        """Input elements seen by kernel offset ``j`` for the chunk: (m, C, *chunk)."""
         if self.flat:
-            off = self.offsets[j]
-            return xp[:, :, off + a * self.inner: off + b * self.inner]
+            p0, n = self.span(a, b, h)
+            off = self.offsets[j] + p0
+            return xp[:, :, off: off + n]
         k = self.kidx[j]
         g = self.grid(xp)
         idx = [slice(None), slice(None)]
@@ -249,12 +256,16 @@ class Geom:
             idx.append(slice(lo, lo + self.s[i] * (n - 1) + 1, self.s[i]))
         return g[tuple(idx)]
 
-    def chunk_shape(self, a, b):
-        """Shape of one window (per sample and channel) for output rows [a, b)."""
-        return ((b - a) * self.inner,) if self.flat else (b - a,) + self.O[1:]
+    def chunk_shape(self, a, b, h=None):
+        """Shape of one window (per sample and channel) for the chunk."""
+        return (self.span(a, b, h)[1],) if self.flat else (b - a,) + self.O[1:]
 
-    def valid(self, og, a, b):
-        """(A, m, Pc) output-grid chunk of rows [a, b) -> (A, m, b-a, *O[1:]) view of real outputs."""
+    def valid(self, og, a, b, h=None):
+        """(A, m, Pc) output-grid chunk -> view of its real outputs: (A, m, b-a, *O[1:]),
+        or (A, m, h1-h0, *O[2:]) for lines ``h`` of one row."""
+        if h is not None:
+            v = og.reshape(og.shape[:2] + (h[1] - h[0],) + self.pshape[2:])
+            return v[(slice(None),) * 3 + tuple(slice(0, o) for o in self.O[2:])]
         v = og.reshape(og.shape[:2] + (b - a,) + self.pshape[1:])
         if self.flat and self.nd > 1:
             v = v[(slice(None),) * 3 + tuple(slice(0, o) for o in self.O[1:])]
@@ -306,93 +317,27 @@ def row_step(g: Geom, rows: int, m: int, itemsize: int, T: int) -> int:
     return max(1, budget // max(1, rows * m * g.inner * itemsize))
 
 
-# -- building blocks --------------------------------------------------------------
-def fill_padded(xp, x, g: Geom) -> None:
-    """Copy ``x`` (m, C, *S) into the zero-bordered padded buffer ``xp`` (m, C, alloc)."""
-    grid = g.grid(xp)
-    for i in range(g.nd):
-        pre = (slice(None),) * (2 + i)
-        if g.pl[i] > 0:
-            grid[pre + (slice(0, g.pl[i]),)] = 0
-        if g.pl[i] + g.Se[i] < g.Sp[i]:
-            grid[pre + (slice(g.pl[i] + g.Se[i], None),)] = 0
-    if xp.shape[2] > g.plane:
-        xp[:, :, g.plane:] = 0
-    inner = tuple(slice(g.pl[i], g.pl[i] + g.Se[i]) for i in range(g.nd))
-    grid[(slice(None), slice(None)) + inner] = x[(slice(None), slice(None)) + tuple(slice(0, e) for e in g.Se)]
+def row_chunks(g: Geom, ra: int, rb: int, rows: int, m: int, itemsize: int, T: int):
+    """Chunks ``(a, b, h)`` of output rows [ra, rb): whole rows (``h`` None), or, when one
+    row's columns overflow the budget (a large 3D plane, stride 1), ranges ``h = (h0, h1)``
+    of its lines (dim 1) one row at a time, so the column matrix stays cache-sized.
 
-
-def windows(xp, g: Geom, a: int, b: int, flat: bool = False):
-    """All kernel windows of ``xp`` for output rows [a, b) as one strided view.
-
-    (C, *K, m, b-a, *O[1:]) holds only real outputs; ``flat`` (stride 1) gives
-    (C, *K, m, (b-a)*inner) rows of the padded output grid instead.
+    The chunks depend on the geometry and ``T`` (``PARTS`` or 1) only, never on the
+    thread count, so the sums over chunks are bitwise reproducible.
     """
-    m, C = xp.shape[:2]
-    it = xp.itemsize
-    ks = tuple(g.d[i] * g.st[i] * it for i in range(g.nd))
-    base = xp[:, :, g.s[0] * a * g.st[0]:]
-    if flat:
-        tail, tstr = ((b - a) * g.inner,), (it,)
-    else:
-        tail = (b - a,) + g.O[1:]
-        tstr = tuple(g.s[i] * g.st[i] * it for i in range(g.nd))
-    return as_strided(base, (C,) + g.K + (m,) + tail, (xp.strides[1],) + ks + (xp.strides[0],) + tstr,
-                      writeable=False)
+    budget = CHUNK_BYTES if T > 1 else COL_BUDGET
+    if g.flat and g.nd > 2 and rows * m * g.inner * itemsize > budget:
+        line = g.st[1]
+        per = max(1, min(budget, LINE_BYTES) // max(1, rows * m * line * itemsize))
+        for a in range(ra, rb):
+            for h0 in range(0, g.O[1], per):
+                yield a, a + 1, (h0, min(g.O[1], h0 + per))
+        return
+    step = row_step(g, rows, m, itemsize, T)
+    for a in range(ra, rb, step):
+        yield a, min(rb, a + step), None
 
 
-def im2col(col, xp, g: Geom, a: int, b: int, flat: bool = False) -> None:
-    """Fill ``col`` (C*K, columns) with the windows of ``xp`` for output rows [a, b) (one copy)."""
-    w = windows(xp, g, a, b, flat)
-    np.copyto(col.reshape(w.shape), w)
-
-
-def col2im(xp, col, g: Geom, a: int, b: int) -> None:
-    """Add the columns ``col`` (C*K, m*Pc) back into the padded buffer ``xp`` (adjoint of im2col)."""
-    m, C = xp.shape[:2]
-    cv = col.reshape((C, g.kprod, m) + g.chunk_shape(a, b))
-    for j in range(g.kprod):
-        dst = g.window(xp, j, a, b)
-        np.add(dst, cv[:, j].swapaxes(0, 1), out=dst)
-
-
-def fill_grid(og, y, g: Geom, a: int, b: int) -> None:
-    """Copy rows [a, b) of ``y`` (m, Co, *O) into the grid chunk ``og`` (Co, m, Pc), zeroing gaps."""
-    if g.flat:
-        v = og.reshape(og.shape[:2] + (b - a,) + g.pshape[1:])
-        for i in range(1, g.nd):
-            if g.O[i] < g.Sp[i]:
-                v[(slice(None),) * (2 + i) + (slice(g.O[i], None),)] = 0
-    np.copyto(g.valid(og, a, b), y[:, :, a:b].swapaxes(0, 1))
-
-
-def crop_grid(out, og, g: Geom, a: int, b: int, bias=None) -> None:
-    """Rows [a, b) of ``out`` (m, Co, *O) = real outputs of the grid chunk ``og`` (+ bias)."""
-    val = g.valid(og, a, b).swapaxes(0, 1)
-    dst = out[:, :, a:b]
-    if bias is None:
-        np.copyto(dst, val)
-    else:
-        np.add(val, bias.reshape((-1,) + (1,) * g.nd), out=dst)
-
-
-def crop_padded(out, xp, g: Geom, ra: int, rb: int, bias=None) -> None:
-    """Rows [ra, rb) of ``out`` (m, C, *S) = interior of the padded buffer ``xp`` (+ bias)."""
-    grid = g.grid(xp)
-    bshape = (-1,) + (1,) * g.nd
-    hi = min(rb, g.Se[0])
-    if hi > ra:
-        inner = (slice(g.pl[0] + ra, g.pl[0] + hi),) + tuple(
-            slice(g.pl[i], g.pl[i] + g.Se[i]) for i in range(1, g.nd))
-        src = grid[(slice(None), slice(None)) + inner]
-        dst = out[(slice(None), slice(None), slice(ra, hi)) + tuple(slice(0, e) for e in g.Se[1:])]
-        if bias is None:
-            np.copyto(dst, src)
-        else:
-            np.add(src, bias.reshape(bshape), out=dst)
-    for i in range(g.nd):
-        lo = max(ra, g.Se[0]) if i == 0 else g.Se[i]
-        if (i == 0 and lo < rb) or (i > 0 and lo < g.S[i]):
-            # rows no window reads (a transposed conv's output_padding): zero gradient (+ bias)
-            sl = (slice(lo, rb),) if i == 0 else (slice(ra, rb),) + (slice(None),) * (i - 1) + (slice(lo, None),)
-            out[(slice(None), slice(None)) + sl] = 0 if bias is None else bias.reshape(bshape)
+# the building blocks live in _unfold (re-exported: callers use ``_im2col.im2col`` etc.)
+from ._unfold import (col2im, crop_grid, crop_padded, fill_grid, fill_padded, im2col,  # noqa: E402, F401
+                      windows)

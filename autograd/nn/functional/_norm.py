@@ -28,6 +28,7 @@ from ..._node import Node
 from ..._tensor import Tensor
 from ...ops import _reduce as R
 from ...ops import _unary as U
+from . import _norm_jit as J
 from ._im2col import parallel
 
 __all__ = ["batch_norm", "instance_norm", "group_norm", "layer_norm", "rms_norm"]
@@ -35,6 +36,7 @@ __all__ = ["batch_norm", "instance_norm", "group_norm", "layer_norm", "rms_norm"
 _make = Tensor._make
 
 
+_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 BLOCK_BYTES = 1 << 20  # channels per block: a block's input and output stay in the L2 cache
 
 
@@ -45,11 +47,15 @@ def _channel_blocks(shape3, itemsize: int) -> tuple[int, int]:
     return per, -(-c // per)
 
 
-def _norm_forward(x3: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float):
+def _jit_ok(x3: np.ndarray) -> bool:
+    return J.norm_forward is not None and x3.dtype in _JIT_DTYPES and x3.flags.c_contiguous
+
+
+def _norm_forward(x3: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float, relu: bool = False):
     """y = (x - mean) / sqrt(var + eps) * w + b per C of (A, C, L); returns (y, mean, var, invstd).
 
     Channel block by channel block (each pass re-reads cache-resident data, not
-    memory), blocks split across threads.
+    memory), blocks split across threads. ``relu``: y = max(y, 0) in the same pass.
     """
     a, c, l_ = x3.shape
     dt = x3.dtype
@@ -57,6 +63,11 @@ def _norm_forward(x3: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float):
     y = np.empty_like(x3)
     mean, var, invstd = (np.empty(c, dt) for _ in range(3))
     per, nb = _channel_blocks(x3.shape, x3.itemsize)
+    if _jit_ok(x3):
+        w64, b64 = w.astype(np.float64), b.astype(np.float64)
+        parallel(lambda lo, hi: J.norm_forward(x3, w64, b64, float(eps), relu, y, mean, var, invstd,
+                                               lo * per, min(c, hi * per)), nb, x3.nbytes)
+        return y, mean, var, invstd
 
     def run(lo, hi):
         for k in range(lo, hi):
@@ -68,15 +79,18 @@ def _norm_forward(x3: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float):
             s = (1.0 / np.sqrt(v + dt.type(eps))).astype(dt, copy=False)
             yb *= (w[c0:c1] * s).astype(dt, copy=False)[:, None]
             yb += b[c0:c1].astype(dt, copy=False)[:, None]
+            if relu:
+                np.maximum(yb, 0, out=yb)
             mean[c0:c1], var[c0:c1], invstd[c0:c1] = m, v, s
     parallel(run, nb, x3.nbytes)
     return y, mean, var, invstd
 
 
-def _norm_backward(g3, x3, w, mean, invstd, need_x: bool):
+def _norm_backward(g3, x3, w, mean, invstd, need_x: bool, y3=None):
     """(dx or None, sum(g * xhat), sum(g)) per C of (A, C, L), blocked like the forward.
 
-    dx = w / sigma * (g - mean(g) - xhat * mean(g * xhat)).
+    dx = w / sigma * (g - mean(g) - xhat * mean(g * xhat)). ``y3``: the output of a
+    fused ReLU; g is then first masked by y > 0 (the ReLU's backward), block by block.
     """
     a, c, l_ = x3.shape
     dt = x3.dtype
@@ -84,13 +98,25 @@ def _norm_backward(g3, x3, w, mean, invstd, need_x: bool):
     d = np.empty_like(x3) if need_x else None
     sg, sgxhat = np.empty(c, dt), np.empty(c, dt)
     per, nb = _channel_blocks(x3.shape, x3.itemsize)
+    if _jit_ok(x3) and g3.dtype == dt and (y3 is None or y3.flags.c_contiguous):
+        g3 = np.ascontiguousarray(g3)
+        w64, yy, dd = w.astype(np.float64), x3 if y3 is None else y3, x3 if d is None else d
+        parallel(lambda lo, hi: J.norm_backward(g3, x3, yy, w64, mean, invstd, need_x, y3 is not None,
+                                                dd, sgxhat, sg, lo * per, min(c, hi * per)),
+                 nb, x3.nbytes)
+        return d, sgxhat, sg
 
     def run(lo, hi):
         t = np.empty((a, min(per, c), l_), dt)
+        gm = np.empty_like(t) if y3 is not None else None
         for k in range(lo, hi):
             c0, c1 = k * per, min(c, (k + 1) * per)
             gb, xb, s = g3[:, c0:c1], x3[:, c0:c1], invstd[c0:c1]
             tb = t[:, :c1 - c0]
+            if y3 is not None:  # ReLU backward: where(y > 0, g, 0)
+                gb = gm[:, :c1 - c0]
+                gb.fill(0)
+                np.copyto(gb, g3[:, c0:c1], where=y3[:, c0:c1] > 0)
             np.subtract(xb, mean[c0:c1, None], out=tb)  # centred first: no cancellation
             sgb = np.einsum("acl->c", gb)
             q = np.einsum("acl,acl->c", gb, tb) * s
@@ -155,7 +181,36 @@ class NativeNormBackward0(Node):
         return dx, dw, db
 
 
-def _native_norm(x: Tensor, shape3, weight, bias, eps: float):
+class NativeNormReluBackward0(NativeNormBackward0):
+    """``max(norm(x), 0)``: the norm node with the ReLU fused in (same math, no extra pass,
+    no mask array: the ReLU's backward reads the saved output, which the next layer keeps)."""
+    saves_output = True
+
+    def forward(self, x, w, b, shape3, eps, stats):
+        self.shape3, self.eps = shape3, eps
+        y, self.mean, var, self.invstd = _norm_forward(x.reshape(shape3), w, b, eps, relu=True)
+        stats["mean"], stats["var"] = self.mean, var
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        y = self.output()._data
+        nf = self.next_functions
+        need_x, need_w, need_b = (nf[i][0] is not None for i in range(3))
+        if is_grad_enabled():
+            g = U.where(y > 0, g, 0.0)
+            return self._backward_graph(g, x, w, need_x, need_w, need_b)
+        dt = x._data.dtype
+        g3 = g._data.astype(dt, copy=False).reshape(self.shape3)
+        d, sgxhat, sg = _norm_backward(g3, x._data.reshape(self.shape3), w._data, self.mean,
+                                       self.invstd, need_x, y.reshape(self.shape3))
+        dx = _make(d.reshape(x._data.shape)) if need_x else None
+        dw = _make(sgxhat.astype(w._data.dtype, copy=False)) if need_w else None
+        db = _make(sg.astype(w._data.dtype, copy=False)) if need_b else None
+        return dx, dw, db
+
+
+def _native_norm(x: Tensor, shape3, weight, bias, eps: float, relu: bool = False):
     """Standardise ``x`` viewed as ``shape3`` = (A, C, L) per C; returns (y, mean, var)."""
     c = shape3[1]
     dt = x._data.dtype
@@ -167,7 +222,7 @@ def _native_norm(x: Tensor, shape3, weight, bias, eps: float):
         raise RuntimeError(f"normalization: weight and bias must have shape ({c},), got "
                            f"{tuple(w.shape)} and {tuple(b.shape)}")
     stats: dict = {}
-    y = apply(NativeNormBackward0, (x, w, b), shape3, eps, stats)
+    y = apply(NativeNormReluBackward0 if relu else NativeNormBackward0, (x, w, b), shape3, eps, stats)
     return y, stats["mean"], stats["var"]
 
 
@@ -184,13 +239,14 @@ def _update_running(running: Tensor, value: np.ndarray, momentum: float) -> None
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+               momentum: float = 0.1, eps: float = 1e-5, *, _relu: bool = False) -> Tensor:
     """Batch normalisation over (N, *spatial) per channel (dim 1).
 
     In training, batch statistics normalise (biased variance) and, when given,
     ``running_mean``/``running_var`` are updated in place with ``momentum``
     (the running variance uses the unbiased estimate). Otherwise the running
-    statistics normalise.
+    statistics normalise. ``_relu`` (private): ``relu(batch_norm(...))`` fused,
+    the same numbers in one node.
     """
     if input.dim() < 2:
         raise ValueError(f"batch_norm: expected at least 2D input (got {input.dim()}D input)")
@@ -214,17 +270,42 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             shift = -(scale * _make(rm))
             if bias is not None:
                 shift = shift + bias
-        return input * _channel_view(scale, nd) + _channel_view(shift, nd)
+        if not (is_grad_enabled() and (input._requires_grad or scale._requires_grad
+                                       or shift._requires_grad)) and \
+                scale._data.dtype == shift._data.dtype == dt:
+            return _make(_affine_eval(input._data, scale._data, shift._data, _relu))
+        y = input * _channel_view(scale, nd) + _channel_view(shift, nd)
+        return U.relu(y) if _relu else y
     spatial = input.numel() // max(n * c, 1)
     if n * spatial <= 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                          f"{list(input.shape)}")
-    y, mean, var = _native_norm(input, (n, c, spatial), weight, bias, eps)
+    y, mean, var = _native_norm(input, (n, c, spatial), weight, bias, eps, _relu)
     if running_mean is not None:
         _update_running(running_mean, mean, momentum)
     if running_var is not None:
         _update_running(running_var, var * (n * spatial / (n * spatial - 1)), momentum)
     return y
+
+
+def _affine_eval(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, relu: bool) -> np.ndarray:
+    """x * scale + shift (then max(., 0)) per channel of (N, C, *S), without a graph:
+    the same operations as the graph path, channel block by channel block in cache."""
+    n, c = x.shape[:2]
+    x3 = x.reshape(n, c, -1)
+    y = np.empty_like(x3)
+    per, nb = _channel_blocks(x3.shape, x3.itemsize)
+
+    def run(lo, hi):
+        for k in range(lo, hi):
+            c0, c1 = k * per, min(c, (k + 1) * per)
+            yb = y[:, c0:c1]
+            np.multiply(x3[:, c0:c1], scale[c0:c1, None], out=yb)
+            yb += shift[c0:c1, None]
+            if relu:
+                np.maximum(yb, 0, out=yb)
+    parallel(run, nb, x3.nbytes)
+    return y.reshape(x.shape)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002

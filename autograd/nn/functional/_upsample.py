@@ -299,6 +299,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         from ._adaptive_pool import _adaptive_avg
         return _adaptive_avg(input, sizes)
     kind = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
+    if kind in ("linear", "cubic") and input._data.dtype.kind in "iu":
+        # integer images (uint8): weights in float32, then rounded back (as PyTorch)
+        out = resample(Tensor._make(input._data.astype(np.float32)), sizes, scales, kind,
+                       align_corners)._data
+        info = np.iinfo(input._data.dtype)
+        return Tensor._make(np.clip(np.round(out), info.min, info.max).astype(input._data.dtype))
     return resample(input, sizes, scales, kind, align_corners)
 
 

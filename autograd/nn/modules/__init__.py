@@ -13,3 +13,7 @@ from .padding import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403,E402
+from .lazy import *  # noqa: F401,F403,E402
+from .pixelshuffle import *  # noqa: F401,F403,E402
+from .transformer import *  # noqa: F401,F403,E402

@@ -260,14 +260,16 @@ class Module:
         return self
 
     def to(self, *args, dtype=None, **kwargs) -> "Module":
-        for a in args:
-            if isinstance(a, np.dtype) or (isinstance(a, type) and issubclass(a, np.generic)):
-                dtype = a
-            elif isinstance(a, str) and a.split(":")[0] != "cpu":
-                raise RuntimeError(f"device {a!r} is not available: autograd runs on the CPU")
+        """Cast floating parameters/buffers (``to(dtype)``, ``to(tensor)``); only the cpu device exists."""
+        from ..._device import parse_to_args
+        from ..._tensor import Tensor
+
+        dtype, _ = parse_to_args(args, kwargs, dtype, Tensor)
         if dtype is None:
             return self
         dt = np.dtype(dtype)
+        if dt.kind not in "fc":
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dt}")
         return self._apply_to_tensors(lambda a: a.astype(dt) if a.dtype.kind == "f" else a)
 
     def float(self) -> "Module":
@@ -283,7 +285,11 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        raise RuntimeError("CUDA is not available: autograd runs on the CPU")
+        from ..._device import cpu_only_error
+
+        raise cpu_only_error("cuda" if device is None else device)
+
+    xpu = cuda
 
     def share_memory(self) -> "Module":
         return self

@@ -67,6 +67,14 @@ class _NormBase(Module):
 
 class _BatchNorm(_NormBase):
     def forward(self, input):  # noqa: A002
+        return self._forward(input, False)
+
+    def forward_relu(self, input):  # noqa: A002
+        """``relu(self(input))`` as one fused node: the same numbers, one pass fewer
+        (used by conv blocks; module hooks of this layer are not run)."""
+        return self._forward(input, True)
+
+    def _forward(self, input, relu: bool):  # noqa: A002
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
@@ -78,7 +86,7 @@ class _BatchNorm(_NormBase):
         use_running = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if use_running else None,
                             self.running_var if use_running else None, self.weight, self.bias,
-                            bn_training, factor, self.eps)
+                            bn_training, factor, self.eps, _relu=relu)
 
 
 class BatchNorm1d(_BatchNorm):

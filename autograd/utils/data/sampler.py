@@ -69,7 +69,13 @@ class RandomSampler(Sampler):
     def __iter__(self):
         n, rng = len(self.data_source), _epoch_rng(self.generator)
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+            # Draw in chunks of 32 (as PyTorch does): num_samples may be huge (10**10) and the
+            # loader may stop early, so never materialise all draws at once.
+            left = self.num_samples
+            while left > 0:
+                k = min(left, 32)
+                yield from rng.integers(0, n, size=k).tolist()
+                left -= k
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()

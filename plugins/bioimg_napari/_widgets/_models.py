@@ -39,7 +39,8 @@ class ModelPickerMixin:
     def load_model(self, path: str | Path | None = None) -> str | None:
         """Load a ``.bioimg`` file (asked with a file dialog when None) and select it."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "bioimg model (*.bioimg);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "bioimg model (*.bioimg);;"
+                                                  "bioimage.io package (*.zip);;All files (*)")
             if not path:
                 return None
         try:

@@ -16,6 +16,7 @@ LABEL_KIND_CHOICES = (("auto", "auto"), ("sparse painting (0 = unlabelled)", "sp
                       ("dense binary mask", "binary"), ("dense multi-class mask", "multiclass"),
                       ("dense instance mask", "instance"))
 DEFAULT_BUDGET = 120.0  # seconds: a first model in two minutes; epochs x steps only bound it
+CONTINUE_BUDGET = 30.0  # seconds: one round of "correct, then continue from the current model"
 
 
 def parse_patch(text: str, ndim: int) -> tuple | None:
@@ -106,3 +107,18 @@ def pointless_run(task: str, kind: str, painted: bool, labels: np.ndarray | None
     if task == "classify" and values.size < 2:
         return f"only class {values[0]} is painted in '{labels_name}': classification needs two or more"
     return None
+
+
+def correction_rule(original: np.ndarray | None, task: str):
+    """``labels -> corrected-pixel mask`` against the labels as Predict made them (None: unknown).
+
+    Instance labels count whole objects a user touched (all False when nothing changed:
+    the labels are still a prediction, whose own outlines training leaves out).
+    """
+    if original is None:
+        return None
+    from bioimg.training.corrections import corrected_mask
+
+    def rule(labels: np.ndarray):
+        return corrected_mask(labels, original, objects=task == "instance")
+    return rule

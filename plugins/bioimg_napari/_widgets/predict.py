@@ -1,12 +1,22 @@
-"""Predict widget: apply a model to an Image layer, tiled, with progress and cancel."""
+"""Predict widget: apply a model to an Image layer, tiled, with progress and cancel per tile.
+
+Layers backed by dask or zarr (an opened ``.ome.zarr``, multiscale or not)
+are predicted without loading them: the engine reads one row of tiles at a
+time. Above ``large_mpx`` million pixels the results go to a temporary
+zarr store (removed when napari exits) and are shown lazily as dask arrays.
+"""
 from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
 
 import numpy as np
 from magicgui.widgets import CheckBox, FloatSpinBox, LineEdit, SpinBox
 from napari.layers import Image as ImageLayer
 from napari.layers import Labels as LabelsLayer
 
-from .._layers import add_result, layer_to_image, result_kwargs
+from .._layers import add_result, image_from_state, layer_to_image, result_kwargs
 from .._notify import show_info
 from ._base import BioimgWidget, InputError, parse_sizes
 from ._models import ModelPickerMixin
@@ -28,6 +38,67 @@ def channel_names(pred) -> list[str]:
         return list(INSTANCE_CHANNELS)
     names = [str(n) for n in pred.class_names]
     return names if len(names) == k else [f"class {i + 1}" for i in range(k)]
+
+
+def is_lazy_layer(layer) -> bool:
+    """Whether a layer's pixels live outside memory (dask, zarr; multiscale pyramids)."""
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    return not isinstance(data, np.ndarray)
+
+
+def lazy_layer_image(layer, viewer):
+    """An Image of a dask/zarr layer (level 0 of a pyramid) whose data stay lazy.
+
+    ``bioimg.io.Image`` would load non-numpy data: it is built on a zero-stride stand-in and
+    given the lazy array afterwards (as ``bioimg.io`` does for OME-Zarr). A time axis is
+    reduced to the time point shown in the viewer.
+    """
+    from bioimg.io import Image
+
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    stand = np.broadcast_to(np.zeros((), data.dtype), data.shape)
+    state = {"scale": layer.scale, "metadata": layer.metadata, "rgb": getattr(layer, "rgb", False),
+             "name": layer.name, "units": getattr(layer, "units", None)}
+    image = image_from_state(stand, state)
+    if "T" in image.axes:
+        t = image.axes.index("T")
+        point = layer.world_to_data(viewer.dims.point)
+        index = int(np.clip(round(float(point[t])), 0, data.shape[t] - 1))
+        data = data[(slice(None),) * t + (index,)]
+        image = Image(np.broadcast_to(np.zeros((), data.dtype), data.shape), image.axes.replace("T", ""),
+                      image.spacing, image.unit, name=image.name, metadata=image.metadata)
+    image.data = data
+    return image
+
+
+def _scratch_dir() -> str:
+    """A temporary folder for large results, removed when the process exits."""
+    path = tempfile.mkdtemp(prefix="bioimg-predict-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def zarr_allocator(folder: str):
+    """``allocate`` for :func:`bioimg.inference.predict` that puts every output in ``folder`` as zarr."""
+    import os
+
+    import zarr
+
+    def allocate(name, shape, dtype):
+        chunks = tuple(min(n, 256) for n in shape[-2:])
+        chunks = (1,) * (len(shape) - 2) + chunks
+        return zarr.open_array(os.path.join(folder, name), mode="w", shape=shape, dtype=dtype,
+                               chunks=chunks, fill_value=0)
+    return allocate
+
+
+def _shown(data):
+    """What a layer gets: numpy as is, a zarr result as a lazy dask array."""
+    if isinstance(data, np.ndarray) or data is None:
+        return data
+    import dask.array as da
+
+    return da.from_zarr(data)
 
 
 def is_prediction(layer, session=None) -> bool:
@@ -53,6 +124,7 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
 
     action = "predict"
     run_text = "Predict"
+    large_mpx = 16.0  # lazy layers above this many million pixels: results in a temporary zarr store
 
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
@@ -102,7 +174,8 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
 
         model = self.chosen_model()
         layer = self.require(self.image, "an image layer to predict on")
-        image = layer_to_image(layer, self.viewer)
+        lazy = is_lazy_layer(layer) and model.task != "classify"
+        image = lazy_layer_image(layer, self.viewer) if lazy else layer_to_image(layer, self.viewer)
         if image.ndim_spatial != model.ndim:
             raise InputError(f"the model works on {model.ndim}D images ({model.info.axes}) but "
                              f"'{layer.name}' is {image.ndim_spatial}D ({image.spatial_axes})")
@@ -114,9 +187,13 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
                 raise InputError(f"objects '{self.objects.value.name}' have shape {objects.shape} but "
                                  f"image '{layer.name}' has {spatial}: they must match")
         tile = parse_tile(self.tile.value, image.ndim_spatial)
+        extra = {}
+        if lazy and int(np.prod(image.shape)) > self.large_mpx * 1e6:
+            extra["allocate"] = zarr_allocator(_scratch_dir())
+            extra["probabilities"] = bool(self.probabilities.value) or model.task == "instance"
         self.start(predict, model, image, objects=objects, tile=tile, threshold=self.threshold.value,
                    min_size=self.min_size.value, progress=self.relay.report, cancel=self.is_cancelled,
-                   returned=lambda pred: self.show(pred, layer, image))
+                   returned=lambda pred: self.show(pred, layer, image), **extra)
 
     def show(self, pred, layer, image) -> None:
         """Add the prediction's layers next to ``layer`` (labels on top of the class probabilities)."""
@@ -129,7 +206,8 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
             return
         if pred.image is not None:
             lead = pred.image.ndim - image.ndim_spatial
-            add_result(self.viewer, np.asarray(pred.image, np.float32), f"{layer.name} denoised", "image",
+            den = _shown(pred.image) if not isinstance(pred.image, np.ndarray) else np.asarray(pred.image, np.float32)
+            add_result(self.viewer, den, f"{layer.name} denoised", "image",
                        **result_kwargs(layer, image, leading=lead))
             self.done(f"denoised '{layer.name}'")
             return
@@ -138,7 +216,7 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
             maps = self._add_probabilities(pred, layer, geometry)
         name = f"{layer.name} {SUFFIX[pred.task]}"
         geometry["metadata"]["bioimg"]["predicted"] = True
-        labels = add_result(self.viewer, pred.labels, name, "labels", **geometry)
+        labels = add_result(self.viewer, _shown(pred.labels), name, "labels", **geometry)
         self._put_below(maps, labels)
         self.session.add_prediction(labels.name)
         self.viewer.layers.selection.active = labels
@@ -146,7 +224,8 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
 
     def _add_probabilities(self, pred, layer, geometry) -> list:
         """One Image layer per class, named '<image> p(<class>)' (no class axis, so no extra slider)."""
-        probs = np.asarray(pred.probabilities, np.float32)
+        probs = _shown(pred.probabilities)
+        probs = np.asarray(probs, np.float32) if isinstance(probs, np.ndarray) else probs
         added = []
         for k, cname in enumerate(channel_names(pred)):
             kw = {key: value for key, value in geometry.items() if key != "metadata"}
@@ -170,17 +249,17 @@ class PredictWidget(ModelPickerMixin, BioimgWidget):
                 layers.move(src, dest)
 
     def _report(self, pred, source: str) -> None:
-        labels = np.asarray(pred.labels)
         if pred.task == "segment":
-            values = np.unique(labels)
+            counts = pred.summary.get("pixels_per_class", {})
+            values = (np.unique(pred.labels) if isinstance(pred.labels, np.ndarray)
+                      else np.array([i for i, n in enumerate(counts.values()) if n]))  # lazy: no full read
             if values.size < 2:
                 self.warn(f"'{source}': every pixel got the same class ({int(values[0]) if values.size else 0}); "
                           "paint more examples of each class or train longer")
                 return
-            counts = pred.summary.get("pixels_per_class", {})
             self.done(f"predicted '{source}': " + ", ".join(f"{c} {n} px" for c, n in counts.items()))
             return
-        n = int(pred.summary.get("objects", len(np.unique(labels)) - 1))
+        n = int(pred.summary["objects"]) if "objects" in pred.summary else len(np.unique(pred.labels)) - 1
         if n == 0:
             hint = "lower the threshold or min object size, or train longer" if pred.task == "instance" \
                 else "choose an objects layer with painted objects"

@@ -5,33 +5,47 @@ import time
 from pathlib import Path
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox
 from napari.layers import Image as ImageLayer
 from napari.layers import Labels as LabelsLayer
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFileDialog, QPushButton, QToolButton
+from qtpy.QtWidgets import QFileDialog, QPushButton
 
 from .._layers import check_memory, layer_to_image
 from .._notify import USER_ERRORS, show_error
 from ._base import BioimgWidget, InputError
 from ._plot import LossPlot
-from ._train_form import (DEFAULT_BUDGET, LABEL_HINTS, LABEL_KIND_CHOICES, TASKS, clock, is_painted,
-                          model_kwargs, parse_patch, pointless_run, progress_text, spatial_shape)
+from ._preview import LiveTraining, PreviewResult
+from ._train_advanced import build_advanced
+from ._train_form import (CONTINUE_BUDGET, DEFAULT_BUDGET, LABEL_HINTS, LABEL_KIND_CHOICES, TASKS, clock,
+                          correction_rule, is_painted, model_kwargs, parse_patch, pointless_run, progress_text,
+                          spatial_shape)
 
 __all__ = ["TrainWidget", "parse_patch", "model_kwargs", "train_job"]
 STATUS_INTERVAL = 0.25  # seconds between status-line updates for step events
 
 
-def train_job(image, labels, config, cancel):
-    """Generator run in the worker: build the ``Trainer``, yield its label decision and events, return the model."""
+def train_job(image, labels, config, cancel, init=None, corrections=None, live=None):
+    """Generator run in the worker: build the ``Trainer``, yield its messages and events, return the model.
+
+    ``init``: a model to continue from; ``corrections``: the corrected pixels of
+    ``labels``; ``live``: a :class:`LiveTraining` that gets the trainer after
+    every step (new labels in, a preview out, yielded as a ``PreviewResult``).
+    """
     from bioimg.training import Trainer
 
-    trainer = Trainer([image], None if labels is None else [labels], config, cancel=cancel)
+    trainer = Trainer([image], None if labels is None else [labels], config, cancel=cancel, init=init,
+                      corrections=None if corrections is None else [corrections])
+    if getattr(trainer, "init_message", ""):
+        yield str(trainer.init_message)
     plan = getattr(trainer, "label_plan", None)
     if plan is not None and getattr(plan, "message", ""):
         yield str(plan.message)
     for event in trainer.run():
         yield event
+        if live is not None and event.kind == "step":
+            result = live.between_steps(trainer, event.step)
+            if result is not None:
+                yield result
     return trainer.result
 
 
@@ -71,18 +85,37 @@ class TrainWidget(BioimgWidget):
         self.time_budget.native.setDecimals(0)
         self.time_budget.tooltip = ("Training time in seconds; the best model so far is kept when it runs out. "
                                     "off: run all epochs (Advanced).")
-        self.form.extend([self.image, self.labels, self.label_kind, self.task, self.time_budget])
+        self.start_from = ComboBox(choices=self._start_choices, value=None, label="start from",
+                                   name="start_from", nullable=False)
+        self.start_from.tooltip = ("new model: train from scratch. A model: continue from the current model "
+                                   "(its weights and normalization; new classes get a new head), e.g. "
+                                   "after correcting its predicted Labels layer. Each round then takes "
+                                   f"{CONTINUE_BUDGET:.0f} s by default.")
+        self.live_preview = CheckBox(value=True, text="live preview", name="live_preview")
+        self.live_preview.tooltip = ("While training, show the model's prediction on the visible part of the "
+                                     "image (the current slice in 3D) every few seconds; labels painted "
+                                     "meanwhile join the running training.")
+        self.form.extend([self.image, self.labels, self.label_kind, self.start_from, self.task,
+                          self.time_budget, self.live_preview])
         self._build_advanced()
         self.task.changed.connect(self._task_changed)
+        self.start_from.changed.connect(self._start_from_changed)
+        self.session.models.changed.connect(self._models_changed)
         self.image.changed.connect(self._match_labels)
         self._task_changed()
         self.save_button = QPushButton("Save model...")
         self.save_button.setToolTip("Write the trained model to a .bioimg file (weights, normalization, classes).")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(lambda: self.save_model())
+        self.export_button = QPushButton("Export...")  # bioimage.io package / ONNX (see _export.py)
+        self.export_button.setToolTip("Write the trained model as a bioimage.io package (.zip, ONNX "
+                                      "weights) that other tools run, or as an .onnx file.")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(lambda: self.export_model())
         self.plot = LossPlot(theme=str(getattr(napari_viewer, "theme", "dark")))
         self.plot.setToolTip("Loss per step and per epoch (left axis), validation metric in 0..1 (right axis).")
         self.extra.addWidget(self.save_button)
+        self.extra.addWidget(self.export_button)
         self.extra.addWidget(self.plot)
         theme = getattr(getattr(napari_viewer, "events", None), "theme", None)
         if theme is not None:
@@ -95,59 +128,42 @@ class TrainWidget(BioimgWidget):
         self.token = None
         self._last_epoch = None
         self._last_status = 0.0
+        self.live: LiveTraining | None = None
         self._match_labels()
 
     def _build_advanced(self) -> None:
         """Model size and loop bounds, folded away behind an "Advanced" toggle (collapsed)."""
-        self.patch = LineEdit(value="auto", label="patch size", name="patch")
-        self.patch.tooltip = "Training patch size: one number (64) or one per axis (16,64,64); auto fits the image."
-        self.batch = SpinBox(value=8, min=1, max=1024, label="batch size", name="batch")
-        self.batch.tooltip = "Patches per step: larger is smoother but slower and uses more memory."
-        self.epochs = SpinBox(value=20, min=1, max=100_000, label="epochs (max)", name="epochs")
-        self.epochs.tooltip = ("Upper bound on epochs; with a time budget an epoch also ends every budget/10, "
-                               "so validation runs about 10 times.")
-        self.steps = SpinBox(value=50, min=1, max=100_000, label="steps per epoch", name="steps")
-        self.steps.tooltip = "Upper bound on training steps per epoch (validation follows each epoch)."
-        self.lr = FloatSpinBox(value=3e-3, min=1e-6, max=1.0, step=1e-3, label="learning rate", name="lr")
-        self.lr.native.setDecimals(5)
-        self.lr.tooltip = "Peak learning rate of the cosine schedule (AdamW); lower it if training diverges."
-        # FloatSpinBox with 0 decimals: magicgui's int SpinBox cannot show "auto" for 0
-        self.depth = FloatSpinBox(value=0, min=0, max=6, step=1, label="depth", name="depth")
-        self.depth.tooltip = "Network depth (down-sampling levels); auto: 3 in 2D, 2 in 3D."
-        self.base_width = FloatSpinBox(value=0, min=0, max=256, step=4, label="base width", name="base_width")
-        self.base_width.tooltip = "Channels of the first layer (doubled at each level); auto: 16."
-        for w in (self.depth, self.base_width):
-            w.native.setDecimals(0)
-            w.native.setSpecialValueText("auto")
-        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed", name="seed")
-        self.seed.tooltip = "Random seed: the same seed and inputs give the same model on this machine."
-        self.advanced = Container(labels=True, widgets=[self.patch, self.batch, self.epochs, self.steps,
-                                                        self.lr, self.depth, self.base_width, self.seed])
-        self.advanced.native.layout().setContentsMargins(12, 0, 0, 0)
-        self.advanced.visible = False
-        self.advanced_toggle = QToolButton()
-        self.advanced_toggle.setText("Advanced")
-        self.advanced_toggle.setCheckable(True)
-        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-        self.advanced_toggle.setArrowType(Qt.RightArrow)
-        self.advanced_toggle.setAutoRaise(True)
-        self.advanced_toggle.setToolTip("Show or hide the patch size, batch, epochs, learning rate, model "
-                                        "size and seed.")
-        self.advanced_toggle.toggled.connect(self._fold)
-        layout = self.form.native.parentWidget().layout()  # wherever the base put the form: right below it
-        at = layout.indexOf(self.form.native) + 1
-        layout.insertWidget(at, self.advanced_toggle)
-        layout.insertWidget(at + 1, self.advanced.native)
-
-    def _fold(self, unfolded: bool) -> None:
-        self.advanced.visible = unfolded
-        self.advanced_toggle.setArrowType(Qt.DownArrow if unfolded else Qt.RightArrow)
+        build_advanced(self)
 
     def _task_changed(self, *_) -> None:
         task = self.task.value
         self.labels.tooltip = f"{task}: {LABEL_HINTS[task]}"
         self.labels.enabled = task != "denoise"
         self.label_kind.visible = task in ("segment", "instance")
+
+    def _start_choices(self, _widget=None) -> list:
+        return [("new model", None)] + [(name, name) for name in self.session.models.names()]
+
+    def _models_changed(self) -> None:
+        """Refresh "start from"; while continuing, the newest model (the last round's) is the current one."""
+        try:
+            keep = self.start_from.value
+            self.start_from.reset_choices()
+            names = self.session.models.names()
+            self.start_from.value = names[0] if keep is not None and names else None
+        except RuntimeError:  # the widget was deleted with its viewer
+            self.session.models.changed.disconnect(self._models_changed)
+
+    def _start_from_changed(self, *_) -> None:
+        """Continuing: the model decides the task; a round is short by default."""
+        model = self.session.models.get(self.start_from.value)
+        if model is not None:
+            if model.info.task in TASKS and self.task.value != model.info.task:
+                self.task.value = model.info.task
+            if self.time_budget.value == DEFAULT_BUDGET:
+                self.time_budget.value = CONTINUE_BUDGET
+        elif self.time_budget.value == CONTINUE_BUDGET:
+            self.time_budget.value = DEFAULT_BUDGET
 
     def _theme_changed(self, event=None) -> None:
         try:
@@ -195,6 +211,19 @@ class TrainWidget(BioimgWidget):
                 raise InputError(f"labels '{labels_layer.name}' have shape {labels.shape}, image "
                                  f"'{image_layer.name}' has {spatial}: choose labels drawn on this image")
             painted = is_painted(labels_layer)
+        self._labels_layer, self._correct = labels_layer, None
+        init = self.session.models.get(self.start_from.value)
+        if init is not None and init.info.task != task and {init.info.task, task} != {"segment", "instance"}:
+            raise InputError(f"model '{self.start_from.value}' is a {init.info.task} model: it cannot continue "
+                             f"as {task} (choose 'new model' or task {init.info.task})")
+        self._init = init
+        if labels_layer is not None and task in ("segment", "instance"):
+            predicted = labels_layer.name in self.session.predicted or bool(
+                ((labels_layer.metadata or {}).get("bioimg") or {}).get("predicted"))
+            if predicted:  # dense labels made by Predict, maybe corrected since: 0 is background
+                painted = False
+                original = self.session.original(labels_layer.name, labels.shape)
+                self._correct = correction_rule(original, task)
         patch = parse_patch(self.patch.value, image.ndim_spatial)
         kind = self.label_kind.value if task in ("segment", "instance") else "auto"
         self.warning = pointless_run(task, kind, painted, labels, getattr(labels_layer, "name", ""),
@@ -203,16 +232,18 @@ class TrainWidget(BioimgWidget):
         if task in ("segment", "instance"):  # bioimg.training without label kinds yet: leave them out
             fields = getattr(TrainConfig, "__dataclass_fields__", {})
             extra = {k: v for k, v in (("label_kind", kind), ("labels_painted", painted)) if k in fields}
-        size = model_kwargs(task, int(self.depth.value), int(self.base_width.value))
+        # continuing: the model's size (depth / base width of the form do not apply)
+        size = {} if init is not None else model_kwargs(task, int(self.depth.value), int(self.base_width.value))
         config = TrainConfig(task=task, model_kwargs=size,
-                             patch_size=patch, batch_size=self.batch.value, epochs=self.epochs.value,
+                             patch_size=patch, batch_size=int(self.batch.value) or None, epochs=self.epochs.value,
                              steps_per_epoch=self.steps.value, time_budget=self.time_budget.value or None,
                              lr=self.lr.value, seed=self.seed.value, **extra)
         width = int(self.base_width.value) or 16
         ndim = image.ndim_spatial
         default = 128 ** 2 if ndim == 2 else 32 * 64 ** 2
         voxels = float(np.prod(patch)) if patch else float(min(image.data.size, default))
-        check_memory(4.0 * (4 * image.data.size + self.batch.value * voxels * width * 40), "training")
+        batch = int(self.batch.value) or (8 if ndim == 2 else 2)  # auto, as TrainConfig decides
+        check_memory(4.0 * (4 * image.data.size + batch * voxels * width * 40), "training")
         return image, labels, config
 
     # -- running --------------------------------------------------------------
@@ -228,9 +259,26 @@ class TrainWidget(BioimgWidget):
         self.events, self.label_message, self._last_epoch = [], "", None
         self.plot.clear()
         self.save_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self._source = self.image.value.name
         self._budget = config.time_budget
-        self.start(train_job, image, labels, config, self.token, yielded=self.on_event, returned=self.on_result)
+        corrections = self._correct(labels) if self._correct is not None and labels is not None else None
+        if corrections is not None and corrections.any():
+            self.label_message = (f"{int(corrections.sum())} corrected pixels weigh "
+                                  f"{config.correction_weight:g}x in the loss")
+        self.live = None
+        if config.task in ("segment", "instance"):
+            spatial = labels.shape if labels is not None else None
+            self.live = LiveTraining(self, self.image.value, self._labels_layer, spatial, corrections=self._correct,
+                                     preview=bool(self.live_preview.value))
+            self.live.start()
+        self.start(train_job, image, labels, config, self.token, self._init, corrections, self.live,
+                   yielded=self.on_event, returned=self.on_result)
+
+    def _finished(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        super()._finished()
 
     def on_cancel(self) -> None:
         """Stop after the current step; the best model so far is kept."""
@@ -243,9 +291,13 @@ class TrainWidget(BioimgWidget):
         Kept cheap (it runs on the Qt main thread for every step): the
         status line is refreshed a few times a second, the plot draws elsewhere.
         """
+        if isinstance(event, PreviewResult):
+            if self.live is not None:
+                self.live.show(event)
+            return
         if isinstance(event, str):
-            self.label_message = event
-            self.status.setText(f"{event}\nstarting...")
+            self.label_message = f"{self.label_message}\n{event}" if self.label_message else event
+            self.status.setText(f"{self.label_message}\nstarting...")
             return
         self.events.append(event)
         self.plot.add(event)
@@ -273,6 +325,7 @@ class TrainWidget(BioimgWidget):
         self.model = model
         self.model_name = self.session.models.add(f"{model.info.task} model ({self._source})", model)
         self.save_button.setEnabled(True)
+        self.export_button.setEnabled(True)
         last = self.events[-1] if self.events else None
         if last is None:
             self.done(f"training done. Model '{self.model_name}' is ready in Predict and Explain.")
@@ -288,6 +341,11 @@ class TrainWidget(BioimgWidget):
             summary += (f", best val {name or 'metric'} {metric:.2f}" if metric is not None
                         else f", best after epoch {last.best_epoch}")
         self.done(f"{head} ({summary}). Model '{self.model_name}' is ready in Predict and Explain.")
+
+    def export_model(self, path: str | Path | None = None):
+        """Export the trained model as a bioimage.io package or ONNX file (in a worker)."""
+        from ._export import export_model
+        return export_model(self, path)
 
     def save_model(self, path: str | Path | None = None) -> Path | None:
         """Write the trained model to ``path`` (asked with a file dialog when None); returns the path."""
