@@ -102,7 +102,8 @@ class _Encoder:
             # a whole Module/Optimizer would need pickle (code + state); its state_dict needs none
             raise TypeError(f"autograd.save: cannot save a whole {type(obj).__name__} at {where} (that needs "
                             "pickle, which is never used); save its weights instead: "
-                            "torch.save(model.state_dict(), path), then model.load_state_dict(torch.load(path))")
+                            "torch.save(model.state_dict(), path), and restore them into a new model with "
+                            "model.load_state_dict(...)")
         raise TypeError(f"autograd.save: cannot save {type(obj).__name__} at {where}: only tensors, numpy "
                         "arrays, dicts, lists, tuples and int/float/str/bool/None are supported (never pickle)")
 

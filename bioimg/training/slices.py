@@ -17,6 +17,7 @@ import autograd.nn.functional as F
 from .augment import intensity_augment, small_affine
 from .synth import distance_outside, masked_background, synthetic_surround
 from .targets import IGNORE
+from .tasks import DenseTask
 
 
 def _fit(arr: np.ndarray, shape: tuple, origin: tuple, value, lead: int) -> np.ndarray:
@@ -116,11 +117,7 @@ class SliceTask:
             ys.append(np.ascontiguousarray(y))
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys).astype(np.int64))
 
-    def loss(self, out, y):
-        loss = F.cross_entropy(out, y, weight=self.weight, ignore_index=IGNORE)
-        if self.config.dice_weight:
-            loss = loss + self.config.dice_weight * F.dice_loss(out, y, ignore_index=IGNORE)
-        return loss
+    loss = DenseTask.loss  # the same weighted cross-entropy (+ Dice) as patch training
 
     def validate(self, net):
         if not self.val:
