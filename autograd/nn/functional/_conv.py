@@ -33,6 +33,7 @@ from ..._node import Node
 from ..._tensor import Tensor
 from ...ops._reduce import sum as _sum
 from ...ops._shape import squeeze, unsqueeze
+from . import _conv_lastaxis
 from . import _im2col as K
 from ._conv_adjoint import flipped_geometry
 
@@ -259,12 +260,18 @@ def conv_forward(x, w, bias, g: K.Geom):
     w2 = w.reshape(G, cg, rg)
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
     inner = g.inner if g.flat else g.oinner
+    fold = _conv_lastaxis.plan(g, w.shape)
+    wf = fold.weight(w) if fold is not None else None
+    crows = rows if fold is None else G * fold.rg  # column-matrix rows: sizes the chunks
 
     def work(segs):
         for n0, m, ra, rb in segs:
             xp = K.workspace("xp", (m, C, g.alloc), dt)
             K.fill_padded(xp, x[n0:n0 + m], g)
-            for a, b, h in K.row_chunks(g, ra, rb, rows, m, it, T):
+            for a, b, h in K.row_chunks(g, ra, rb, crows, m, it, T):
+                if fold is not None:
+                    fold.forward(wf, xp, out[n0:n0 + m], a, b, h, bias, dt)
+                    continue
                 cols = m * (g.span(a, b, h)[1] if g.flat else (b - a) * inner)
                 col = K.workspace("col", (rows, cols), dt)
                 K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
@@ -291,7 +298,14 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     rows, rg, cg = C * g.kprod, w.shape[1] * g.kprod, Co // G
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
     gx = np.empty((N, C) + g.S, dtype=dt) if need_x else None
-    wt = np.ascontiguousarray(w.reshape(G, cg, rg).transpose(0, 2, 1)) if need_x else None
+    fold = _conv_lastaxis.plan(g, w.shape) if need_x or need_w else None
+    crows = rows  # column-matrix rows: sizes the chunks
+    if fold is not None:  # rows of the products: (c, tap) by (last-axis tap, co)
+        rg, cg, crows = fold.rg, fold.kw * cg, G * fold.rg
+    wt = None
+    if need_x:
+        wt = fold.weight_t(w) if fold is not None else np.ascontiguousarray(
+            w.reshape(G, cg, rg).transpose(0, 2, 1))
 
     def work(segs):
         acc = np.zeros((G, rg, cg), dtype=dt) if need_w else None
@@ -305,7 +319,7 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
             if need_x:
                 gxp = K.workspace("gxp", (m, C, g.alloc), dt)
                 gxp.fill(0)
-            for a, b, h in K.row_chunks(g, ra, rb, rows, m, it, T):
+            for a, b, h in K.row_chunks(g, ra, rb, crows, m, it, T):
                 pc = (b - a) * g.oinner
                 if g.flat or m > 1:
                     # stride 1: the padded output grid feeds both GEMMs (flat windows);
@@ -319,17 +333,25 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
                     ones = K.workspace("ones", (src.shape[1],), dt)
                     ones.fill(1)
                     bacc += src @ ones
+                if fold is not None:
+                    src = fold.stack_grad(src, m, a, b, h, dt)
                 if need_w:
-                    col = K.workspace("col", (rows, src.shape[1]), dt)
-                    K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
+                    if fold is not None:
+                        col = fold.im2col(xp, a, b, h, dt)
+                    else:
+                        col = K.workspace("col", (rows, src.shape[1]), dt)
+                        K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
                     for gi in range(G):
                         np.matmul(col[gi * rg:(gi + 1) * rg], src[gi * cg:(gi + 1) * cg].T, out=tmp)
                         acc[gi] += tmp
                 if need_x:
-                    col = K.workspace("col", (rows, src.shape[1]), dt)
+                    col = K.workspace("col", (G * rg, src.shape[1]), dt)
                     for gi in range(G):
                         np.matmul(wt[gi], src[gi * cg:(gi + 1) * cg], out=col[gi * rg:(gi + 1) * rg])
-                    K.col2im(gxp, col, g, a, b, h)
+                    if fold is not None:
+                        fold.col2im(gxp, col, a, b, h)
+                    else:
+                        K.col2im(gxp, col, g, a, b, h)
             if need_x:
                 lo, hi, t_lo, t_hi = g.complete_rows(ra, rb)
                 K.crop_padded(gx[n0:n0 + m], gxp, g, max(lo, 0), min(hi, g.S[0]), bias)
@@ -346,7 +368,8 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     gw = gb = None
     if need_w:
         acc = np.sum([r[0] for r in results], axis=0)
-        gw = np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(w.shape)
+        gw = fold.unfold_weight_grad(acc) if fold is not None else \
+            np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(w.shape)
     if need_b:
         gb = np.sum([r[1] for r in results], axis=0)
     if need_x:
