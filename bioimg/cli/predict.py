@@ -5,6 +5,7 @@ input's affine, OME-TIFF -> ``.ome.tif``, else ``.tif``): see ``_outputs``.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -159,7 +160,10 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
     else:
         if not isinstance(img.data, np.ndarray):
             img = img.with_data(np.asarray(img.data))
-        pred = predict(model, img, tile=tile, threshold=threshold, min_size=min_size)
+        # small inputs finish before the bar's delay and print nothing; long ones (many tiles,
+        # instance stitching) show their stages
+        with _stage_bar(stem(path), tile_progress, delay=2.0) as progress:
+            pred = predict(model, img, tile=tile, threshold=threshold, min_size=min_size, progress=progress)
         write_prediction(img, pred, out_dir, stem(path), probabilities, output_suffix(path))
     row = {"file": path.name, "shape": "x".join(map(str, img.shape))}
     if "objects" in pred.summary:
@@ -170,9 +174,33 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
     return row
 
 
-def _predict_large(img, path, model, out_dir, tile, threshold, min_size, probabilities, fmt, show):
+@contextlib.contextmanager
+def _stage_bar(name: str, show: bool, delay: float = 0.0):
+    """A progress bar on stderr; yields the ``progress(done, total, stage=...)`` callback for it.
+
+    It reads "NAME" per tile, then "NAME stitching" per block while instance labels are stitched
+    (:mod:`bioimg.inference._progress`), each stage with its own total.
+    """
     from tqdm import tqdm
 
+    from bioimg.inference._progress import STAGE_UNITS
+
+    with tqdm(desc=name, unit="tile", file=sys.stderr, disable=not show, leave=False, delay=delay) as bar:
+        current = ["tiles"]
+
+        def progress(done: int, total: int, stage: str = "tiles") -> None:
+            if stage != current[0]:
+                current[0] = stage
+                bar.set_description(name if stage == "tiles" else f"{name} {stage}", refresh=False)
+                bar.unit = STAGE_UNITS.get(stage, "step")
+                bar.reset(total=total)
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
+
+
+def _predict_large(img, path, model, out_dir, tile, threshold, min_size, probabilities, fmt, show):
     from bioimg.scale._predict_large import large_suffix, predict_large
 
     name = stem(path)
@@ -180,11 +208,7 @@ def _predict_large(img, path, model, out_dir, tile, threshold, min_size, probabi
     kind = "OME-Zarr with a multiscale pyramid" if fmt == "ome-zarr" else "tiled TIFF"
     print(f"bioimg predict: {path.name} is large ({size}, {img.data.size / 1e6:.0f} Mpx): reading it lazily "
           f"and writing {kind} ({name}_*{large_suffix(fmt)})", file=sys.stderr, flush=True)
-    with tqdm(desc=name, unit="tile", file=sys.stderr, disable=not show, leave=False) as bar:
-        def progress(done, total):
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _stage_bar(name, show) as progress:
         pred, _ = predict_large(model, img, out_dir, name, fmt=fmt, tile=tile, threshold=threshold,
                                 min_size=min_size, probabilities=probabilities, progress=progress)
     return pred
@@ -272,10 +296,12 @@ def _split_on_cluster(paths: list[Path], args, model, out_dir: Path) -> dict:
         img = read(path, lazy=True)
         print(f"bioimg predict: {path.name} is large: split across the cluster's workers, writing "
               f"{args.large_format} outputs", file=sys.stderr, flush=True)
-        pred, _ = predict_large(model, img, out_dir.resolve(), stem(path), fmt=args.large_format,
-                                tile=parse_sizes(args.tile), threshold=args.threshold, min_size=args.min_size,
-                                probabilities=args.probabilities, client=client,
-                                model_path=str(Path(args.model).resolve()), image_path=str(path.resolve()))
+        with _stage_bar(stem(path), True) as progress:
+            pred, _ = predict_large(model, img, out_dir.resolve(), stem(path), fmt=args.large_format,
+                                    tile=parse_sizes(args.tile), threshold=args.threshold,
+                                    min_size=args.min_size, probabilities=args.probabilities, client=client,
+                                    model_path=str(Path(args.model).resolve()), image_path=str(path.resolve()),
+                                    progress=progress)
         row = {"file": path.name, "shape": "x".join(map(str, img.shape))}
         if "objects" in pred.summary:
             row["objects"] = pred.summary["objects"]

@@ -11,6 +11,7 @@ from ..modelfile import BioimgModel
 from ..training.crops import crop_at
 from ..training.prep import image_name, normalize_finite, to_channel_first
 from ._input import prepare_input
+from ._progress import staged
 from .dense import denormalize, numpy_allocate, predict_dense
 from .engine import default_tile
 from .postprocess import instances_from_probs, label_offset, softmax
@@ -77,6 +78,14 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
         grown by ``instance_halo``) and stitched across block borders
         (:func:`bioimg.inference.stitch.instances_blockwise`); defaults 1024 / 48
         px in 2D. An image within one block is labelled in one piece.
+    progress : callable, optional
+        ``progress(done, total)`` per tile, then, for instance models on images
+        larger than one ``instance_block``, per block of the stitching (two
+        passes). A callback with a ``stage`` keyword also gets ``stage="tiles"``
+        or ``stage="stitching"`` (:mod:`bioimg.inference._progress`).
+    cancel : callable, optional
+        ``cancel()`` returning True stops between tiles or stitching blocks with
+        ``InterruptedError``.
 
     NaN / inf pixels of the image never reach the output: a warning names
     their count, they are predicted as background (label 0, every class
@@ -85,7 +94,7 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
     """
     info = model.info
     if volume_settings(info) is not None:  # slice-wise model of one object in volumes (see .volume)
-        return predict_volume(model, image, axes=axes, progress=progress, cancel=cancel)
+        return predict_volume(model, image, axes=axes, progress=staged(progress, "tiles"), cancel=cancel)
     net = model.net
     multiple = getattr(net, "size_multiple", 1)
     expected_c = info.config.get("in_channels", 1)
@@ -107,14 +116,15 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
     tile, overlap = default_tile(info.patch_size, model.ndim, multiple, tile, overlap)
     allocate = allocate or numpy_allocate
     outs = predict_dense(model, inp, tile=tile, overlap=overlap, allocate=allocate,
-                         probabilities=probabilities, progress=progress, cancel=cancel)
+                         probabilities=probabilities, progress=staged(progress, "tiles"), cancel=cancel)
     if info.task == "denoise":
         den = outs["image"]
         return Prediction("denoise", image=den, summary={"shape": list(den.shape)})
     probs = outs.get("probabilities")
     if info.task == "instance":
         labels, n = _instances(probs, inp, allocate, threshold, min_size,
-                               _relative_spacing(image, model.ndim), instance_block, instance_halo, cancel)
+                               _relative_spacing(image, model.ndim), instance_block, instance_halo, cancel,
+                               staged(progress, "stitching"))
         return Prediction("instance", labels=labels, probabilities=probs if probabilities else None,
                           class_names=list(info.class_names), summary={"objects": n})
     labels = outs["labels"]
@@ -135,7 +145,7 @@ def _class_counts(labels, k: int, offset: int) -> list[int]:
     return [int(c) for c in counts[offset:offset + k]]
 
 
-def _instances(probs, inp, allocate, threshold, min_size, spacing, block, halo, cancel):
+def _instances(probs, inp, allocate, threshold, min_size, spacing, block, halo, cancel, progress=None):
     """Instance labels from the probabilities: in one piece when they fit one block, else stitched."""
     shape = inp.shape
     dblock, _ = default_block(len(shape))
@@ -155,7 +165,8 @@ def _instances(probs, inp, allocate, threshold, min_size, spacing, block, halo, 
         return made["labels"]
 
     n = instances_blockwise(probs, ids, block=block, halo=halo, threshold=threshold,
-                            min_size=min_size, spacing=spacing, final=final, cancel=cancel)
+                            min_size=min_size, spacing=spacing, final=final, progress=progress,
+                            cancel=cancel)
     return made["labels"], n
 
 

@@ -98,8 +98,10 @@ def instances_blockwise(probs, out, *, block=None, halo=None, threshold: float =
         ``final(n) -> array-like``: where the renumbered ids go once the number
         of objects is known (e.g. uint16 when it fits); default ``out``, in place.
     progress, cancel : callable, optional
-        ``progress(done, total)`` per block (both passes); ``cancel()`` True raises
-        ``InterruptedError``.
+        ``progress(done, total)``: ``(0, total)`` first, so a display can switch to
+        this stage before the first (possibly slow) block is done, then once per
+        block of both passes (``total`` = 2 x blocks). ``cancel()`` True raises
+        ``InterruptedError`` before any block of either pass.
 
     Returns
     -------
@@ -118,6 +120,8 @@ def instances_blockwise(probs, out, *, block=None, halo=None, threshold: float =
     cores = [tuple(slice(o, min(o + b, s)) for o, b, s in zip(orig, block, shape))
              for orig in itertools.product(*grid)]
     total = 2 * len(cores)
+    if progress is not None:
+        progress(0, total)
     uf = _UnionFind()
     next_id = 1
     for n, core in enumerate(cores, start=1):

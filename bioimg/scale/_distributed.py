@@ -72,6 +72,38 @@ def _plan(model, shape, tile, overlap):
     return make_plan(shape, tile, overlap, getattr(model.net, "size_multiple", 1))
 
 
+def _tiles_in(plan, rows: tuple) -> int:
+    """Tiles a block task runs (its boxes ``rows`` along the first axis, every box along the others)."""
+    from ..inference.engine import _tile_range
+
+    boxes = (tuple(rows),) + tuple((0, g) for g in plan.grid[1:])
+    return int(np.prod([len(r) for r in _tile_range(plan, boxes)]))
+
+
+def _gather(client, futures: list, sizes: list, progress, cancel) -> list:
+    """Results of ``futures`` in order; ``progress(tiles done, tiles)`` as each block task ends.
+
+    ``cancel()`` is checked whenever a task ends: True cancels the rest and raises ``InterruptedError``.
+    """
+    from distributed import as_completed
+
+    index = {f.key: i for i, f in enumerate(futures)}
+    results, done, total = [None] * len(futures), 0, sum(sizes)
+    try:
+        for fut in as_completed(futures):
+            if cancel is not None and cancel():
+                raise InterruptedError("prediction cancelled")
+            i = index[fut.key]
+            results[i] = fut.result()  # a worker's error is raised here
+            done += sizes[i]
+            if progress is not None:
+                progress(done, total)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return results
+
+
 def _store_path(arr) -> str:
     """Where a zarr array lives on disk, for workers to reopen it."""
     return os.path.join(str(arr.store.root), arr.path)
@@ -80,7 +112,7 @@ def _store_path(arr) -> str:
 def predict_distributed(model_path, image_path, out_dir, client, *, tile=None, overlap=None,
                         probabilities: bool = True, blocks: int | None = None, threshold: float = 0.5,
                         min_size: int = 10, instance_block=None, instance_halo=None,
-                        allocate=None) -> dict:
+                        allocate=None, progress=None, cancel=None) -> dict:
     """Predict one image on a dask.distributed cluster, split by blocks of tile rows.
 
     Parameters
@@ -98,6 +130,10 @@ def predict_distributed(model_path, image_path, out_dir, client, *, tile=None, o
     allocate : callable, optional
         ``allocate(name, shape, dtype) -> zarr.Array`` on disk (e.g. OME-Zarr writers); default
         plain zarr arrays ``out_dir/<name>`` chunked by the tile step.
+    progress, cancel : callable, optional
+        As :func:`bioimg.inference.predict`: stage ``"tiles"`` as the workers' block tasks end
+        (counted in tiles), then ``"stitching"`` per block of the instance labels on the client.
+        ``cancel()`` is checked as each block task ends and before each stitching block.
 
     Returns
     -------
@@ -108,6 +144,7 @@ def predict_distributed(model_path, image_path, out_dir, client, *, tile=None, o
     import zarr
 
     from ..inference._input import prepare_input
+    from ..inference._progress import staged
     from ..inference.dense import output_specs
     from ..inference.engine import default_tile
     from ..inference.predict import _relative_spacing
@@ -148,10 +185,11 @@ def predict_distributed(model_path, image_path, out_dir, client, *, tile=None, o
     n = max(1, min(blocks or 2 * len(client.scheduler_info()["workers"]), len(ok) + 1))
     cuts = sorted({0, rows} | {ok[int(i * len(ok) / n)] for i in range(1, n)} if ok else {0, rows})
     stores = {name: _store_path(a) for name, a in outs.items()}
+    tasks = [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
     futures = [client.submit(_block_task, model_path, image_path, inp.norm, plan.tile, plan.overlap,
-                             (lo, hi), stores, probabilities, pure=False)
-               for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
-    workers = client.gather(futures)
+                             rows, stores, probabilities, pure=False) for rows in tasks]
+    workers = _gather(client, futures, [_tiles_in(plan, rows) for rows in tasks],
+                      staged(progress, "tiles"), cancel)
     if info.task == "instance":
         ids = plain("instance_ids", inp.shape, np.uint32)
         made = {}
@@ -160,12 +198,15 @@ def predict_distributed(model_path, image_path, out_dir, client, *, tile=None, o
             made["labels"] = allocate("labels", inp.shape, np.uint16 if count < 65535 else np.uint32)
             return made["labels"]
 
-        outs["objects"] = instances_blockwise(outs["probabilities"], ids, block=instance_block,
-                                              halo=instance_halo, threshold=threshold, min_size=min_size,
-                                              spacing=_relative_spacing(image, model.ndim), final=final)
-        outs["labels"] = made["labels"]
         import shutil
 
-        shutil.rmtree(out_dir / "instance_ids", ignore_errors=True)
+        try:
+            outs["objects"] = instances_blockwise(
+                outs["probabilities"], ids, block=instance_block, halo=instance_halo, threshold=threshold,
+                min_size=min_size, spacing=_relative_spacing(image, model.ndim), final=final,
+                progress=staged(progress, "stitching"), cancel=cancel)
+        finally:  # provisional ids are scratch, also when cancelled
+            shutil.rmtree(out_dir / "instance_ids", ignore_errors=True)
+        outs["labels"] = made["labels"]
     outs["workers"] = sorted(set(workers))
     return outs

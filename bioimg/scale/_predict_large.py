@@ -117,7 +117,8 @@ def predict_large(model, image, out_dir: Path, name: str, *, fmt: str = "ome-zar
 
             outs = predict_distributed(model_path, image_path, scratch, client, tile=plan.tile,
                                        overlap=plan.overlap, probabilities=probabilities, threshold=threshold,
-                                       min_size=min_size, allocate=allocate)
+                                       min_size=min_size, allocate=allocate, progress=progress,
+                                       cancel=cancel)
             pred = Prediction(info.task, labels=outs.get("labels"), image=outs.get("image"),
                               summary={"objects": outs["objects"]} if "objects" in outs else {})
         for kind, w in writers.items():

@@ -20,6 +20,7 @@ import numpy as np
 import zarr
 
 from ..inference._input import prepare_input
+from ..inference._progress import staged
 from ..inference.dense import predict_dense
 from ..inference.engine import default_tile, make_plan
 from ..inference.postprocess import label_offset
@@ -61,7 +62,9 @@ def predict_to_zarr(model, image, out_path: str | os.PathLike, *, axes: str | No
         ``"labels"``: (*spatial) class ids (segment models, uint8/uint16) or
         instance ids (instance models, uint32, stitched across blocks).
     progress : callable, optional
-        ``progress(done, total)`` after each tile.
+        ``progress(done, total)`` after each tile, then (instance labels) after each
+        stitching block; a callback with a ``stage`` keyword is told which
+        (:mod:`bioimg.inference._progress`).
     cancel : callable, optional
         Returning True stops with ``InterruptedError``; the store is removed.
 
@@ -122,12 +125,13 @@ def predict_to_zarr(model, image, out_path: str | os.PathLike, *, axes: str | No
 
     try:
         outs = predict_dense(model, inp, tile=plan.tile, overlap=plan.overlap, allocate=allocate,
-                             probabilities=not labels, progress=progress, cancel=cancel)
+                             probabilities=not labels, progress=staged(progress, "tiles"), cancel=cancel)
         if labels and info.task == "instance":
             store = allocate("labels", inp.shape, np.uint32)
             spacing = getattr(image, "spacing", None)
             rel = tuple(sp / min(spacing) for sp in spacing) if spacing and len(spacing) == model.ndim else None
-            attrs["objects"] = instances_blockwise(outs["probabilities"], store, spacing=rel, cancel=cancel)
+            attrs["objects"] = instances_blockwise(outs["probabilities"], store, spacing=rel, cancel=cancel,
+                                                    progress=staged(progress, "stitching"))
         else:
             store = outs["labels"] if labels else outs.get("probabilities", outs.get("image"))
     except BaseException:

@@ -14,13 +14,28 @@ class ProgressRelay(QObject):
     """Carries ``(done, total)`` from a worker thread to the main thread (queued Qt signal).
 
     Pass :meth:`report` as the ``progress`` callback of a ``bioimg``
-    function; connect ``changed`` to a progress bar.
+    function; connect ``changed`` to a progress bar. Functions that work in
+    stages (prediction: ``"tiles"``, then ``"stitching"`` of instance labels;
+    see :mod:`bioimg.inference._progress`) pass ``stage``: ``stage_changed``
+    carries its name, before the first count of that stage.
     """
 
     changed = Signal(int, int)
+    stage_changed = Signal(str)
 
-    def report(self, done: int, total: int) -> None:
-        """Callback for ``bioimg`` functions; safe to call from any thread."""
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stage: str | None = None
+
+    def reset(self) -> None:
+        """Forget the last stage (a new run starts): its first stage is announced again."""
+        self._stage = None
+
+    def report(self, done: int, total: int, stage: str | None = None) -> None:
+        """Callback for ``bioimg`` functions; safe to call from any thread (one run at a time)."""
+        if stage != self._stage:
+            self._stage = stage
+            self.stage_changed.emit(stage or "")
         self.changed.emit(int(done), int(total))
 
 

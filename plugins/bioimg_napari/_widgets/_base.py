@@ -96,6 +96,7 @@ class BioimgWidget(QWidget):
         self.status.setWordWrap(True)
         self.relay = ProgressRelay(self)
         self.relay.changed.connect(self.set_progress)
+        self.relay.stage_changed.connect(self.set_stage)
         self._build_layout()
         events = napari_viewer.layers.events
         for name in ("inserted", "removed", "reordered", "renamed"):
@@ -219,6 +220,8 @@ class BioimgWidget(QWidget):
         self._cancel.clear()
         self._set_role("Cancel")
         self.progress.setRange(0, 0)  # busy indicator until the first progress report
+        self.progress.setFormat("%p%")
+        self.relay.reset()
         self.status.setText(f"{self.action}: running...")
         self.worker = start_worker(function, *args, yielded=yielded, returned=self._guard(returned),
                                    errored=self.fail, finished=self._finished, **kwargs)
@@ -254,6 +257,12 @@ class BioimgWidget(QWidget):
         """Show ``done`` of ``total`` on the progress bar."""
         self.progress.setRange(0, max(1, int(total)))
         self.progress.setValue(int(done))
+
+    def set_stage(self, stage: str) -> None:
+        """Name the stage the progress bar counts ("tiles", "stitching"...) on the bar and the status line."""
+        self.progress.setFormat(f"{stage} %v/%m" if stage else "%p%")
+        if stage and not self.cancelled:
+            self.status.setText(f"{self.action}: {stage}...")
 
     def fail(self, exc: BaseException) -> None:
         """Show why the action failed (a cancelled run is only reported, not an error)."""

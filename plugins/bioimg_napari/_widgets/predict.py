@@ -1,5 +1,9 @@
 """Predict widget: apply a model to an Image layer, tiled, with progress and cancel per tile.
 
+Instance labels of images larger than one instance block are then stitched
+block by block: the progress bar switches to that stage ("stitching 5/30")
+and Cancel stops it too.
+
 Layers backed by dask or zarr (an opened ``.ome.zarr``, multiscale or not)
 are predicted without loading them: the engine reads one row of tiles at a
 time. Above ``large_mpx`` million pixels the results go to a temporary
