@@ -295,6 +295,11 @@ def _affine_eval(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, relu: bool
     x3 = x.reshape(n, c, -1)
     y = np.empty_like(x3)
     per, nb = _channel_blocks(x3.shape, x3.itemsize)
+    if J.affine_eval is not None and x3.dtype in _JIT_DTYPES and x3.flags.c_contiguous:
+        # one pass instead of three (the same roundings: bitwise the numpy result)
+        parallel(lambda lo, hi: J.affine_eval(x3, scale, shift, relu, y, lo * per, min(c, hi * per)),
+                 nb, x3.nbytes)
+        return y.reshape(x.shape)
 
     def run(lo, hi):
         for k in range(lo, hi):

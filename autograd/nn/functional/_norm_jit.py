@@ -15,7 +15,7 @@ try:
 except ImportError:  # pragma: no cover - numba is a dependency; numpy fallback
     numba = None
 
-__all__ = ["norm_forward", "norm_backward"]
+__all__ = ["norm_forward", "norm_backward", "affine_eval"]
 
 if numba is not None:
     _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, boundscheck=False)
@@ -74,5 +74,20 @@ if numba is not None:
                         if relu and not y3[a, c, i] > 0.0:
                             gv = 0.0
                         dx[a, c, i] = scale * gv - k1 * (x3[a, c, i] - m) - k0
+
+    # No fastmath here: x * scale and + shift round separately, exactly as the numpy
+    # passes (and the graph path) do, so eval outputs are bitwise the same either way.
+    @numba.njit(nogil=True, cache=True, boundscheck=False)
+    def affine_eval(x3, scale, shift, relu, y, c0, c1):  # pragma: no cover - compiled
+        A, _, L = x3.shape
+        for a in range(A):
+            for c in range(c0, c1):
+                sc, sh = scale[c], shift[c]
+                for i in range(L):
+                    t = x3[a, c, i] * sc + sh
+                    if relu and t <= 0:  # np.maximum(t, 0): +0.0 for -0.0 too, NaN stays NaN
+                        y[a, c, i] = 0
+                    else:
+                        y[a, c, i] = t
 else:  # pragma: no cover
-    norm_forward = norm_backward = None
+    norm_forward = norm_backward = affine_eval = None

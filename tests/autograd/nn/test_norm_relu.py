@@ -97,3 +97,22 @@ def test_conv_block_fuses_unless_hooked():
     y = block(x)  # the hooked pair runs layer by layer, the other stays fused
     assert len(seen) == 1 and seen[0].grad_fn.name() != "NativeNormReluBackward0"
     assert y.grad_fn.name() == "NativeNormReluBackward0"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+def test_compiled_eval_affine_is_bitwise_the_numpy_passes(monkeypatch, dtype, relu):
+    """The one-pass compiled eval kernel rounds as the numpy passes: same bits, incl. -0, NaN, inf."""
+    from autograd.nn.functional import _norm, _norm_jit
+    if _norm_jit.affine_eval is None:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 3, 7, 9)).astype(dtype)
+    x.flat[:6] = [-0.0, 0.0, np.nan, np.inf, -np.inf, -1e-30]
+    scale, shift = rng.standard_normal(5).astype(dtype), rng.standard_normal(5).astype(dtype)
+    scale[1], shift[1] = 0.0, -0.0
+    got = _norm._affine_eval(x, scale, shift, relu)
+    monkeypatch.setattr(_norm_jit, "affine_eval", None)
+    ref = _norm._affine_eval(x, scale, shift, relu)
+    assert got.dtype == ref.dtype == dtype
+    np.testing.assert_array_equal(got.view(np.uint8), ref.view(np.uint8))
