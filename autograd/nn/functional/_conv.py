@@ -262,24 +262,29 @@ def conv_forward(x, w, bias, g: K.Geom):
     inner = g.inner if g.flat else g.oinner
     fold = _conv_lastaxis.plan(g, w.shape)
     wf = fold.weight(w) if fold is not None else None
-    crows = rows if fold is None else G * fold.rg  # column-matrix rows: sizes the chunks
+    # rows of the larger per-chunk buffer (column matrix, or the folded GEMM's output): sizes chunks
+    crows = rows if fold is None else max(G * fold.rg, fold.kw * Co)
 
     def work(segs):
         for n0, m, ra, rb in segs:
-            xp = K.workspace("xp", (m, C, g.alloc), dt)
-            K.fill_padded(xp, x[n0:n0 + m], g)
-            for a, b, h in K.row_chunks(g, ra, rb, crows, m, it, T):
-                if fold is not None:
-                    fold.forward(wf, xp, out[n0:n0 + m], a, b, h, bias, dt)
-                    continue
-                cols = m * (g.span(a, b, h)[1] if g.flat else (b - a) * inner)
-                col = K.workspace("col", (rows, cols), dt)
-                K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
-                og = K.workspace("og", (Co, m, cols // m), dt)
-                o2 = og.reshape(Co, cols)
-                for gi in range(G):
-                    np.matmul(w2[gi], col[gi * rg:(gi + 1) * rg], out=o2[gi * cg:(gi + 1) * cg])
-                K.crop_grid(out[n0:n0 + m], og, g, a, b, bias, h)
+            for origin, ca, cb, gb, lo, hi in K.input_bands(g, ra, rb, m * C * it):
+                # a large sample's padded input is filled band by band; chunk rows below
+                # count from the band's origin, on both input and output
+                xp = K.workspace("xp", (m, C, gb.alloc), dt)
+                K.fill_padded(xp, x[n0:n0 + m, :, lo:hi], gb)
+                ob = out[n0:n0 + m, :, origin:]
+                for a, b, h in K.row_chunks(gb, ca, cb, crows, m, it, T):
+                    if fold is not None:
+                        fold.forward(wf, xp, ob, a, b, h, bias, dt)
+                        continue
+                    cols = m * (g.span(a, b, h)[1] if g.flat else (b - a) * inner)
+                    col = K.workspace("col", (rows, cols), dt)
+                    K.im2col(col, xp, g, a, b, flat=g.flat, h=h)
+                    og = K.workspace("og", (Co, m, cols // m), dt)
+                    o2 = og.reshape(Co, cols)
+                    for gi in range(G):
+                        np.matmul(w2[gi], col[gi * rg:(gi + 1) * rg], out=o2[gi * cg:(gi + 1) * cg])
+                    K.crop_grid(ob, og, g, a, b, bias, h)
     K.run_threads(work, K.split_rows(N, g.O[0], T, rows * g.inner * it))
     return out
 
@@ -301,7 +306,7 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     fold = _conv_lastaxis.plan(g, w.shape) if need_x or need_w else None
     crows = rows  # column-matrix rows: sizes the chunks
     if fold is not None:  # rows of the products: (c, tap) by (last-axis tap, co)
-        rg, cg, crows = fold.rg, fold.kw * cg, G * fold.rg
+        rg, cg, crows = fold.rg, fold.kw * cg, max(G * fold.rg, fold.kw * Co)
     wt = None
     if need_x:
         wt = fold.weight_t(w) if fold is not None else np.ascontiguousarray(

@@ -103,7 +103,7 @@ class Fold:
         m = xp.shape[0]
         _, n, ne = self.span(a, b, h)
         col = self.im2col(xp, a, b, h, dt)
-        P = workspace("fold_p", (g.G * kw * cg, m * ne), dt)
+        P = workspace("fold", (g.G * kw * cg, m * ne), dt)
         for gi in range(g.G):
             np.matmul(wf[gi], col[gi * self.rg:(gi + 1) * self.rg], out=P[gi * kw * cg:(gi + 1) * kw * cg])
         pv = P.reshape(g.G, kw, cg, m, ne)
@@ -125,7 +125,7 @@ class Fold:
 
         g, kw, cg, dw = self.g, self.kw, self.cg, self.dw
         _, n, ne = self.span(a, b, h)
-        s = workspace("fold_g", (g.G, kw, cg, m, ne), dt)
+        s = workspace("fold", (g.G, kw, cg, m, ne), dt)  # never live with the forward's
         sv = src.reshape(g.G, cg, m, n)
         for j in range(kw):
             lo = j * dw

@@ -312,6 +312,42 @@ def split_rows(N: int, R: int, T: int, row_bytes: int):
     return parts
 
 
+BAND_BYTES = 8 << 20          # padded input per thread above which a forward conv works in bands
+
+
+def input_bands(g: Geom, ra: int, rb: int, chan_bytes: int):
+    """Bands ``(origin, ca, cb, band geometry, lo, hi)`` of output rows [ra, rb) (forward pass).
+
+    Row 0 of the band's padded input is output row ``origin``'s first padded row; the band
+    computes output rows [origin + ca, origin + cb) from input rows [lo, hi).
+
+    A sample whose padded input (``chan_bytes`` per element of a padded plane row: m * C *
+    itemsize) is within ``BAND_BYTES`` is one band: the whole sample, ``g`` itself. A larger
+    one is cut into bands of output rows whose padded input rows fit the budget (with the
+    kernel's halo rows read twice), so a convolution's scratch memory is bounded whatever
+    the volume (a 3D prediction tile of 32 channels x 64 x 256 x 256 pads to 0.5 GB per
+    thread otherwise). The band geometry ``gb`` pads input rows [lo, hi) to exactly the
+    rows the band reads; its other axes are ``g``'s, so flat offsets and grid shapes agree.
+    Bands depend on the geometry only, never on the thread count.
+    """
+    if chan_bytes * g.alloc <= BAND_BYTES:
+        yield 0, ra, rb, g, 0, g.S[0]
+        return
+    s0, pl0 = g.s[0], g.pl[0]
+    # padded rows per band; at least twice the kernel's reach, so halo rows are read at most twice
+    budget = max(2 * (g.dk + 1), BAND_BYTES // max(1, chan_bytes * g.st[0]))
+    per = max(1, (budget - g.dk - 1) // s0 + 1)
+    for ba in range(ra, rb, per):
+        bb = min(rb, ba + per)
+        p_lo, p_hi = ba * s0, (bb - 1) * s0 + g.dk + 1  # padded rows the band reads
+        lo, hi = max(0, p_lo - pl0), max(0, min(g.Se[0], p_hi - pl0))
+        lo = min(lo, hi)
+        left = lo + pl0 - p_lo
+        gb = Geom((hi - lo,) + g.S[1:], g.K, g.s, (left,) + g.pl[1:],
+                  (p_hi - p_lo - left - (hi - lo),) + g.pr[1:], g.d, g.G)
+        yield ba, 0, bb - ba, gb, lo, hi
+
+
 def row_step(g: Geom, rows: int, m: int, itemsize: int, T: int) -> int:
     budget = CHUNK_BYTES if T > 1 else COL_BUDGET
     return max(1, budget // max(1, rows * m * g.inner * itemsize))
