@@ -15,7 +15,8 @@ so each core runs its own pipeline (fill padded sample -> im2col -> GEMM ->
 crop / col2im) on chunks of at most ``CHUNK_BYTES`` of columns, with BLAS pinned
 to one thread meanwhile and per-thread scratch buffers that grow to the largest
 size seen (a step allocates only its results; im2col memory is bounded by
-threads x ``CHUNK_BYTES``, whatever the volume). The (sample, row) space is split
+threads x ``CHUNK_BYTES``, whatever the volume; a forward convolution fills
+the padded input of a large sample band by band, ``input_bands``). The (sample, row) space is split
 into ``PARTS`` equal parts, a number fixed by the machine whatever the thread count, and the
 threads share out whole parts; weight gradients are summed per part and the
 parts then added in part order, and input-gradient rows that straddle two
