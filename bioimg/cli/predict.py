@@ -19,6 +19,7 @@ from ._outputs import LARGE_FORMATS, LARGE_MPX, NIFTI_OUT, OME_OUT, TIFF_OUT, ZA
 
 # formats read lazily first (pixels stay on disk until a tile needs them)
 _LAZY_IN = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8", ".tf2") + ZARR_IN
+_NIFTI_IN = (".nii", ".nii.gz")  # lazy only when large (see _open)
 
 
 def stem(path: Path) -> str:
@@ -112,6 +113,12 @@ def _open(path: Path, threshold_mpx: float):
     from bioimg.scale._predict_large import should_stream
 
     name = path.name.lower()
+    if name.endswith(_NIFTI_IN):
+        # a lazy .nii.gz is inflated once into a temporary file: only worth it when streamed,
+        # which the header alone tells
+        declared = _nifti_pixels(path)
+        if declared is not None and threshold_mpx >= 0 and declared > threshold_mpx * 1e6:
+            return read(path, lazy=True), True
     if path.is_dir() or name.endswith(_LAZY_IN):
         lazy = read(path, lazy=True)
         if should_stream(lazy, threshold_mpx):
@@ -119,6 +126,17 @@ def _open(path: Path, threshold_mpx: float):
         return (read(path) if not path.is_dir() else lazy.with_data(np.asarray(lazy.data))), False
     img = read(path)
     return img, should_stream(img, threshold_mpx)
+
+
+def _nifti_pixels(path: Path) -> int | None:
+    """Pixels a NIfTI header declares (no voxel read), or None when it cannot be read
+    (the full reader then says what is wrong with the file)."""
+    try:
+        import nibabel as nib
+
+        return int(np.prod([int(n) for n in nib.load(str(path)).header.get_data_shape()]))
+    except Exception:
+        return None
 
 
 def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, min_size: int,

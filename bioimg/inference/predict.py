@@ -138,7 +138,8 @@ def predict(model: BioimgModel, image, *, axes: str | None = None, objects=None,
 def _class_counts(labels, k: int, offset: int) -> list[int]:
     """Pixels per class, chunk by chunk for arrays that are not in memory."""
     counts = np.zeros(k + offset + 1, np.int64)
-    step = max(1, int(2 ** 24 // max(1, int(np.prod(labels.shape[1:])))))
+    # bincount widens to int64: 4 Mpx (32 MB) at a time, not the image
+    step = max(1, int(2 ** 22 // max(1, int(np.prod(labels.shape[1:])))))
     for i in range(0, labels.shape[0], step):
         part = np.asarray(labels[i:i + step]).reshape(-1)
         counts += np.bincount(part, minlength=len(counts))[:len(counts)]

@@ -38,7 +38,9 @@ def read(path: str | os.PathLike, *, series: int = 0, lazy: bool = False) -> Ima
         DICOM series (ordered by SeriesNumber).
     lazy : bool, optional
         Return ``data`` as a dask array without reading the pixels (TIFF and
-        OME-TIFF through tifffile's zarr store; see ``bioimg.scale.read_lazy``).
+        OME-TIFF through tifffile's zarr store, NIfTI plane by plane, a
+        ``.nii.gz`` after one verified inflate into a temporary file; see
+        ``bioimg.scale.read_lazy``).
 
     Returns
     -------
@@ -65,9 +67,13 @@ def read(path: str | os.PathLike, *, series: int = 0, lazy: bool = False) -> Ima
         from bioimg.scale import read_lazy  # dask stays an import of the lazy path only
 
         return read_lazy(path, series=series)
-    path = Path(os.fspath(path))
+    return _read_guarded(Path(os.fspath(path)), series)
+
+
+def _read_guarded(path: Path, series: int, lazy_nifti: bool = False) -> Image:
+    """``_read`` with every failure as one ImageReadError (``lazy_nifti``: NIfTI voxels as dask, for read_lazy)."""
     try:
-        return _native_byte_order(_read(path, series))
+        return _native_byte_order(_read(path, series, lazy_nifti))
     except ImageReadError:
         raise
     except MemoryError as exc:
@@ -76,7 +82,7 @@ def read(path: str | os.PathLike, *, series: int = 0, lazy: bool = False) -> Ima
         raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _read(path: Path, series: int) -> Image:
+def _read(path: Path, series: int, lazy_nifti: bool = False) -> Image:
     if not isinstance(series, numbers.Integral) or series < 0:
         raise ImageReadError(path, f"series must be a non-negative integer, got {series!r}")
     if not path.exists():
@@ -109,7 +115,7 @@ def _read(path: Path, series: int) -> Image:
         _check_nifti_magic(path, name, head)
         from ._nifti import read_nifti
 
-        return read_nifti(path)
+        return read_nifti(path, lazy=lazy_nifti)
     if name.endswith(DICOM_SUFFIXES) or head[128:132] == b"DICM":
         from ._dicom import read_dicom_file
 

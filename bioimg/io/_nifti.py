@@ -42,39 +42,69 @@ _NIFTI_UNITS = {"meter": "meter", "millimeter": "mm", "micrometer": "micron"}
 _CONVERT_TO = {"nanometer": "micrometer", "centimeter": "millimeter", "inch": "millimeter"}
 
 
-def read_nifti(path: Path) -> Image:
-    """Read a NIfTI file as an :class:`Image` (see ``bioimg.io.read``)."""
+def read_nifti(path: Path, *, lazy: bool = False) -> Image:
+    """Read a NIfTI file as an :class:`Image` (see ``bioimg.io.read``).
+
+    ``lazy=True`` gives the same Image with a dask array as ``data``
+    (``bioimg.io._nifti_lazy``): equal values, dtype, axes and metadata,
+    pixels read on demand; the size checks against the file hold as for an
+    eager read, only the per-array memory cap does not apply.
+    """
     try:
         img = nib.load(path, mmap=False)
     except nib.filebasedimages.ImageFileError as exc:
         raise ImageReadError(path, f"not a valid NIfTI file ({exc})") from exc
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ImageReadError(path, f"not a NIfTI image ({type(img).__name__})")
-    hdr = img.header
     shape = tuple(int(s) for s in img.shape)
     if len(shape) not in _AXES:
         raise ImageReadError(path, f"unsupported dimensionality: {len(shape)}-D NIfTI (supported: 2-D to 4-D)")
     if any(n <= 0 for n in shape):
         raise ImageReadError(path, f"header has invalid dimensions {shape}")
-    raw_dtype = hdr.get_data_dtype()
+    raw_dtype = img.header.get_data_dtype()
     reason = unsupported_dtype(raw_dtype)
     if reason:
         raise ImageReadError(path, reason)
-    _check_size(path, img, shape, raw_dtype)
+    _check_size(path, img, shape, raw_dtype, cap=not lazy)
+    if lazy:
+        from ._nifti_lazy import lazy_voxels
 
+        data = lazy_voxels(path, img, shape, raw_dtype)
+    else:
+        data = _eager_voxels(path, img, shape, raw_dtype)
+    return _image(path, img, data, shape)
+
+
+def scaling(proxy) -> tuple[float, float] | None:
+    """``(slope, inter)`` when the file asks for scaling (finite and not identity), else None."""
+    slope, inter = float(proxy.slope), float(proxy.inter)
+    if (slope, inter) != (1.0, 0.0) and math.isfinite(slope) and math.isfinite(inter):
+        return slope, inter
+    return None
+
+
+def apply_scaling(raw: np.ndarray, scale: tuple[float, float] | None) -> np.ndarray:
+    """Voxel values ``raw * slope + inter``: float32 unless the file already stores float64."""
+    if scale is None:
+        return raw
+    # never widen silently; the lazy reader applies this same formula chunk by chunk (equal values)
+    ftype = np.float64 if raw.dtype == np.float64 else np.float32
+    return raw.astype(ftype) * ftype(scale[0]) + ftype(scale[1])
+
+
+def _eager_voxels(path: Path, img, shape: tuple, raw_dtype) -> np.ndarray:
     if path.name.lower().endswith(".gz"):
         img = _verified_gzip(path, img, shape, raw_dtype)
     proxy = img.dataobj
     raw = np.asanyarray(proxy.get_unscaled())  # forces the read: errors surface here
     if raw.shape != shape:
         raise ImageReadError(path, f"file is truncated or corrupt (read {raw.shape}, header says {shape})")
-    slope, inter = float(proxy.slope), float(proxy.inter)
-    if (slope, inter) != (1.0, 0.0) and math.isfinite(slope) and math.isfinite(inter):
-        # float32 unless the file already stores float64: never widen silently
-        ftype = np.float64 if raw.dtype == np.float64 else np.float32
-        raw = raw.astype(ftype) * ftype(slope) + ftype(inter)
-    data = raw.T  # (x, y, z, t) -> (t, z, y, x): C-contiguous view
+    return apply_scaling(raw, scaling(proxy)).T  # (x, y, z, t) -> (t, z, y, x): C-contiguous view
 
+
+def _image(path: Path, img, data, shape: tuple) -> Image:
+    """The Image around ``data`` (already in bioimg axis order): spacing, unit and metadata from the header."""
+    hdr = img.header
     axes = _AXES[len(shape)]
     zooms = [float(z) for z in hdr.get_zooms()]
     n = len(spatial_axes(axes))
@@ -99,18 +129,21 @@ def read_nifti(path: Path) -> Image:
     return Image(data, axes, spacing, unit, image_name(path), meta)
 
 
-def _check_size(path: Path, img, shape, dtype) -> None:
+def _check_size(path: Path, img, shape, dtype, cap: bool = True) -> None:
+    """The header's voxel bytes against what the file holds (and, for eager reads, the memory cap)."""
     nbytes = int(np.prod(shape, dtype=np.float64) * np.dtype(dtype).itemsize)
     size = path.stat().st_size
     if path.name.lower().endswith(".gz"):
         if nbytes > size * _MAX_GZIP_RATIO:
             raise ImageReadError(path, f"header promises {nbytes} bytes of voxels, too many for a {size}-byte file")
-        check_array_bytes(path, nbytes, f"header dimensions {tuple(shape)} ({np.dtype(dtype)})")
+        if cap:
+            check_array_bytes(path, nbytes, f"header dimensions {tuple(shape)} ({np.dtype(dtype)})")
         return
     offset = int(img.dataobj.offset)
     if offset + nbytes > size:
         raise ImageReadError(path, f"file is truncated (voxel data needs {offset + nbytes} bytes, file has {size})")
-    check_array_bytes(path, nbytes, f"header dimensions {tuple(shape)} ({np.dtype(dtype)})")
+    if cap:
+        check_array_bytes(path, nbytes, f"header dimensions {tuple(shape)} ({np.dtype(dtype)})")
 
 
 def _verified_gzip(path: Path, img, shape, dtype):
@@ -120,21 +153,36 @@ def _verified_gzip(path: Path, img, shape, dtype):
     a file cut short in its last bytes, or with flipped bits that still
     inflate, would load silently.
     """
-    expected = int(img.dataobj.offset) + int(np.prod(shape)) * np.dtype(dtype).itemsize
     blob = bytearray()
-    with gzip.open(path, "rb") as fh:
-        # In chunks: memory grows only as far as the stream really inflates, so a
-        # header promising more voxels than the file holds fails before the full
-        # buffer is allocated (read(expected) would reserve it up front).
-        while len(blob) < expected:
-            chunk = fh.read(min(_CHUNK, expected - len(blob)))
-            if not chunk:
-                raise ImageReadError(path, f"file is truncated (voxel data needs {expected} bytes, "
-                                     f"it inflates to {len(blob)})")
-            blob += chunk
-        fh.read(_TRAILING_LIMIT)  # reaching EOF verifies the CRC; bounded against gzip bombs
+    inflate_verified(path, voxel_end(img, shape, dtype), blob.extend)
     klass = nib.Nifti2Image if isinstance(img, nib.Nifti2Image) else nib.Nifti1Image
     return klass.from_bytes(bytes(blob))
+
+
+def voxel_end(img, shape, dtype) -> int:
+    """Offset of the byte after the last voxel in the (uncompressed) file."""
+    return int(img.dataobj.offset) + int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+
+
+def inflate_verified(path: Path, expected: int, sink) -> None:
+    """Inflate the first ``expected`` bytes of a .gz file into ``sink(bytes)``, then verify its trailer.
+
+    In chunks: memory grows only as far as the stream really inflates, so a
+    header promising more voxels than the file holds fails before the full
+    buffer is allocated (read(expected) would reserve it up front). The eager
+    and the lazy reader (which sinks into a temporary file) share this, so a
+    hostile file fails the same way through both.
+    """
+    done = 0
+    with gzip.open(path, "rb") as fh:
+        while done < expected:
+            chunk = fh.read(min(_CHUNK, expected - done))
+            if not chunk:
+                raise ImageReadError(path, f"file is truncated (voxel data needs {expected} bytes, "
+                                     f"it inflates to {done})")
+            sink(chunk)
+            done += len(chunk)
+        fh.read(_TRAILING_LIMIT)  # reaching EOF verifies the CRC; bounded against gzip bombs
 
 
 def write_nifti(tmp: Path, image: Image) -> None:

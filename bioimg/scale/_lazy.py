@@ -8,8 +8,7 @@ from pathlib import Path
 import dask.array as da
 import tifffile
 
-from ..io import read
-from ..io._api import _TIFF_FAMILY, _TIFF_MAGIC
+from ..io._api import _TIFF_FAMILY, _TIFF_MAGIC, _read_guarded
 from ..io._errors import ImageReadError
 from ..io._image import Image
 from ..io._tiff import read_tiff
@@ -34,9 +33,12 @@ def read_lazy(path: str | os.PathLike, *, series: int = 0) -> Image:
         :func:`bioimg.io.read`; ``data`` is a :class:`dask.array.Array`.
         TIFF / OME-TIFF pixels are read on demand, chunk by chunk (one chunk
         per page, strip or tile group, as tifffile's zarr store exposes
-        them; pyramidal files give their full-resolution level). Other
-        formats (NIfTI, DICOM, folders) are read by :func:`bioimg.io.read`
-        and wrapped with ``dask.array.from_array``.
+        them; pyramidal files give their full-resolution level). NIfTI
+        (``.nii``, ``.nii.gz``) voxels are read on demand in chunks of whole
+        planes along the slowest stored axis (a ``.nii.gz`` is first
+        inflated, verified, into an anonymous temporary file; see
+        ``bioimg.io._nifti_lazy``). Other formats (DICOM, folders) are read
+        by :func:`bioimg.io.read` and wrapped with ``dask.array.from_array``.
 
     Notes
     -----
@@ -62,7 +64,8 @@ def read_lazy(path: str | os.PathLike, *, series: int = 0) -> Image:
                 raise
             except Exception as exc:  # tifffile/zarr: a bad file to the caller
                 raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from exc
-    image = read(path, series=series)
+    # NIfTI: voxels read on demand by bioimg.io._nifti_lazy (same checks and values as read())
+    image = _read_guarded(path, series, lazy_nifti=True)
     data = image.data if isinstance(image.data, da.Array) else da.from_array(image.data, chunks="auto")
     return image.with_data(data)
 
