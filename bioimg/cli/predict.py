@@ -139,6 +139,15 @@ def _nifti_pixels(path: Path) -> int | None:
         return None
 
 
+def _tiled(model) -> bool:
+    """Whether the model predicts tile by tile (so large inputs stream): not classifiers (one
+    answer per image or object) nor slice-wise volume models (one object per volume, resampled
+    whole to their working grid; MRI-sized inputs)."""
+    from bioimg.inference.volume import volume_settings
+
+    return model.info.task != "classify" and volume_settings(model.info) is None
+
+
 def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, min_size: int,
                  probabilities: bool, large_mpx: float = LARGE_MPX, large_format: str = "ome-zarr",
                  tile_progress: bool = False) -> dict:
@@ -172,7 +181,7 @@ def predict_file(path: Path, *, model, out_dir: Path, tile, threshold: float, mi
     if isinstance(model, (str, Path)):
         model = _cached_model(str(model))
     img, large = _open(path, large_mpx)
-    if large and model.info.task != "classify":
+    if large and _tiled(model):
         pred = _predict_large(img, path, model, out_dir, tile, threshold, min_size, probabilities,
                               large_format, tile_progress)
     else:
@@ -292,7 +301,7 @@ def run(args) -> int:
 
 def _large_on_cluster(path: Path, args, model) -> bool:
     """A large input for a dense model: split across the cluster's workers rather than sent whole."""
-    if model.info.task == "classify":
+    if not _tiled(model):
         return False
     try:
         return _open(path, args.large_threshold)[1]

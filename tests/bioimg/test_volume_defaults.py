@@ -223,3 +223,26 @@ def test_mni_brain_mask_survives_scanner_changes():
     pred = predict(model, Image(sim, "ZYX", sp, "millimeter")).labels == 1
     dice = 2 * (pred & truth).sum() / (pred.sum() + truth.sum())
     assert dice > 0.9, dice
+
+
+def test_cli_large_nifti_with_a_volume_model_predicts_in_memory(tmp_path, capsys):
+    """Above ``--large-threshold`` a slice-wise volume model is not streamed (it resamples the
+    whole volume): ``bioimg predict`` gives the same NIfTI labels as below the threshold."""
+    from bioimg.cli import main
+    from bioimg.io import read, write
+    from bioimg.modelfile import save_model
+    from bioimg.training import fit
+
+    img, lab = _volume(shape=(40, 110, 104), radius=48, spacing=(2.0, 1.0, 1.0))
+    cfg = TrainConfig(task="segment", epochs=1, steps_per_epoch=2, batch_size=2, seed=0,
+                      model_kwargs={"base_width": 4, "depth": 3})
+    save_model(fit([img], [lab], cfg), tmp_path / "m.bioimg")
+    write(tmp_path / "head.nii.gz", img)
+    common = ["predict", str(tmp_path / "head.nii.gz"), "--model", str(tmp_path / "m.bioimg")]
+    assert main(common + ["--output", str(tmp_path / "small")]) == 0
+    assert main(common + ["--output", str(tmp_path / "big"), "--large-threshold", "0.01"]) == 0
+    out = capsys.readouterr()
+    assert "error" not in out.err and "reading it lazily" not in out.err
+    small, big = read(tmp_path / "small" / "head_labels.nii.gz"), read(tmp_path / "big" / "head_labels.nii.gz")
+    assert big.spacing == small.spacing == (2.0, 1.0, 1.0)
+    np.testing.assert_array_equal(big.data, small.data)
