@@ -110,19 +110,8 @@ def _model3d(path: Path) -> None:
     save_model(BioimgModel(build_model("unet", **cfg), info), path)
 
 
-# The CLI with NIfTI among the formats it opens lazily first (bioimg.cli.predict._LAZY_IN), whether or not
-# the installed CLI already lists them: the "lazy" row of --nifti.
-CLI_LAZY_NIFTI = ("import sys; import bioimg.cli.predict as p; "
-                  "p._LAZY_IN = tuple(set(p._LAZY_IN) | {'.nii', '.nii.gz'}); "
-                  "from bioimg.cli import main; sys.exit(main())")
-
-
-# What-if for the 3D run (--even-starts): the engine's tile starts spread evenly over each axis (same number
-# of tiles, every overlap >= the nominal one) instead of a regular grid plus one tile flush with the end,
-# whose large overlap with the previous plane of tiles triples the held Z slab (24 of 32 planes, not 8).
-CLI_EVEN_STARTS = ("import sys; import bioimg.inference.engine as e; "
-                   "e._starts = lambda size, tile, step: [0] if size <= tile else sorted({round(i * (size - tile) "
-                   "/ -(-(size - tile) // step)) for i in range(-(-(size - tile) // step) + 1)}); "
+# The CLI as it was before NIfTI was read lazily (whole volume read, then streamed): the "eager" row of --nifti.
+CLI_EAGER_NIFTI = ("import sys; import bioimg.cli.predict as p; p._NIFTI_IN = (); "
                    "from bioimg.cli import main; sys.exit(main())")
 
 
@@ -154,8 +143,6 @@ def main() -> None:
     ap.add_argument("--nifti", default=None, metavar="Z,Y,X",
                     help="also: a uint16 .nii.gz volume of this shape predicted after an eager and a lazy read")
     ap.add_argument("--skip-2d", action="store_true")
-    ap.add_argument("--even-starts", action="store_true",
-                    help="3D run only: what-if with the engine's tile starts spread evenly (see CLI_EVEN_STARTS)")
     ap.add_argument("--train-seconds", type=float, default=40.0)
     ap.add_argument("--workdir", default=None,
                     help="folder for the generated inputs/outputs (default: a temporary folder; removed after)")
@@ -196,15 +183,13 @@ def _three_d(tmp: Path, args) -> None:
     _volume(tmp / "vol.ome.zarr", shape)
     _model3d(tmp / "seg3d.bioimg")
     # --large-threshold 1: small test volumes take the streaming path too
-    vol = _predict(tmp / "vol.ome.zarr", tmp / "seg3d.bioimg", tmp / "o_vol", ("--large-threshold", "1"),
-                   cli=CLI_EVEN_STARTS if args.even_starts else CLI)
+    vol = _predict(tmp / "vol.ome.zarr", tmp / "seg3d.bioimg", tmp / "o_vol", ("--large-threshold", "1"))
     n = shape[0] * shape[1] * shape[2]
     print(f"3D segment, OME-Zarr {'x'.join(map(str, shape))} ({n / 1e6:.0f} Mvox): "
           f"CPU {vol['cpu']:.1f} s ({vol['cpu'] / n * 1e6:.2f} s/Mvox), wall {vol['wall']:.1f} s, peak RSS "
           f"{vol['rss'] / 1e9:.2f} GB (uint16 volume: {2 * n / 1e9:.2f} GB, float32 probabilities "
           f"{8 * n / 1e9:.2f} GB)")
-    print(f"  model: {MODEL3D} (engine memory is what is measured, not segmentation quality)"
-          + ("; WHAT-IF: engine tile starts spread evenly" if args.even_starts else ""))
+    print(f"  model: {MODEL3D} (engine memory is what is measured, not segmentation quality)")
     print(f"  it said: {vol['said']}")
 
 
@@ -224,7 +209,7 @@ def _nifti(tmp: Path, shape: tuple) -> None:
     _train3d(tmp / "seg3d_trained.bioimg", 20.0)
     n = int(np.prod(shape))
     rows = {}
-    for kind, cli in (("eager", CLI), ("lazy", CLI_LAZY_NIFTI)):
+    for kind, cli in (("eager", CLI_EAGER_NIFTI), ("lazy", CLI)):
         rows[kind] = _predict(tmp / "vol.nii.gz", tmp / "seg3d_trained.bioimg", tmp / f"o_nii_{kind}",
                               ("--large-threshold", "1"), cli=cli)
     same = _same_labels(tmp / "o_nii_eager", tmp / "o_nii_lazy")
