@@ -178,10 +178,10 @@ def predict_distributed(model_path, image_path, out_dir, client, *, tile=None, o
             for name, (shape, dtype) in output_specs(model, inp.shape, inp.channels, probabilities).items()}
     outs = {k: v for k, v in outs.items() if v is not None}
     # split between boxes whose first row starts a chunk, so no two workers write one chunk
-    # (the last box is not step-aligned: it stays with the one before it)
+    # (tile starts are k * step: see bioimg.inference.engine._starts)
     rows = plan.grid[0]
     chunk0 = min(a.chunks[a.ndim - len(inp.shape)] for a in outs.values())
-    ok = [k for k in range(1, rows - 1) if (k * step[0]) % chunk0 == 0]
+    ok = [k for k in range(1, rows) if plan.starts[0][k] % chunk0 == 0]
     n = max(1, min(blocks or 2 * len(client.scheduler_info()["workers"]), len(ok) + 1))
     cuts = sorted({0, rows} | {ok[int(i * len(ok) / n)] for i in range(1, n)} if ok else {0, rows})
     stores = {name: _store_path(a) for name, a in outs.items()}
