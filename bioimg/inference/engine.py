@@ -32,11 +32,11 @@ __all__ = ["Plan", "Source", "blend_window", "make_plan", "run_tiles", "default_
 
 
 def _starts(size: int, tile: int, step: int) -> list[int]:
-    """Tile starts on the regular grid ``k * step``; the last tile runs past the image end
-    (read padded, cropped). A last tile flush with the end would overlap the one before
-    it by up to a whole tile, and the engine holds every pending overlap: in 3D a slab
-    of planes three times the nominal one. Grid starts also keep every box border on an
-    output chunk border (chunks are one step), which the distributed path relies on."""
+    """Tile starts on the regular grid ``k * step``; the last one may run past the image end
+    (it is read flush with the end, see ``_flush``). Blending a flush last tile over its
+    whole overlap with the one before would hold up to a whole tile of pending rows (in 3D
+    a slab of planes three times the nominal one); grid starts also keep every box border
+    on an output chunk border (chunks are one step), which the distributed path relies on."""
     if size <= tile:
         return [0]
     return [k * step for k in range(-(-(size - tile) // step) + 1)]
@@ -177,6 +177,21 @@ class Source:
         return self._bad[rel + (sl[-1],)]
 
 
+def _flush(sl: tuple, plan: Plan) -> tuple[tuple, tuple]:
+    """(slices to read, slices of the prediction to keep) for the tile at ``sl``.
+
+    A last tile that runs past the image end is read flush with the end instead (real
+    pixels as context, not padding) and its prediction shifted back onto the grid tile,
+    so blending and memory follow the regular grid while the network sees the image.
+    """
+    read, keep = [], []
+    for s, t, n in zip(sl, plan.tile, plan.shape):
+        lo = min(s.start, max(0, n - t))
+        read.append(slice(lo, min(lo + t, n)))
+        keep.append(slice(s.start - lo, s.stop - lo))
+    return tuple(read), tuple(keep)
+
+
 def _padded(block: np.ndarray, tile: tuple) -> np.ndarray:
     valid = block.shape[1:]
     if valid == tile:
@@ -240,9 +255,11 @@ def run_tiles(net, source: Source, out_channels: int, plan: Plan,
             if cancel is not None and cancel():
                 raise InterruptedError("prediction cancelled")
             sl = plan.tile_slices(pos)
-            block = _padded(source.read(sl), plan.tile)
+            read, keep = _flush(sl, plan)
+            block = _padded(source.read(read), plan.tile)
             with torch.no_grad():
                 pred = net(torch.from_numpy(np.ascontiguousarray(block[None], dtype=np.float32))).numpy()[0]
+            pred = pred[(slice(None),) + keep]
             origin = [s.start for s in sl]
             for cell in itertools.product(*[range(max(plan.first[a][k], cell_lo[a]),
                                                   min(plan.stop[a][k], cell_hi[a]))
