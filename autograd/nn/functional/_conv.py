@@ -11,6 +11,8 @@ the others, so gradients of any order work):
 The numpy kernels below (``conv_forward``, ``conv_backward``) unfold cache-sized
 row chunks with ``_im2col`` and run one GEMM per chunk and group, one pipeline
 per core; the backward computes dx, dw and db in a single pass over the rows.
+Stride-1 convolutions with 16-64 output channels fold their last kernel axis
+into the GEMM rows (``_conv_lastaxis``: 3x the rows run about twice as fast).
 
 Examples
 --------
@@ -307,10 +309,8 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     crows = rows  # column-matrix rows: sizes the chunks
     if fold is not None:  # rows of the products: (c, tap) by (last-axis tap, co)
         rg, cg, crows = fold.rg, fold.kw * cg, max(G * fold.rg, fold.kw * Co)
-    wt = None
-    if need_x:
-        wt = fold.weight_t(w) if fold is not None else np.ascontiguousarray(
-            w.reshape(G, cg, rg).transpose(0, 2, 1))
+    wt = None if not need_x else fold.weight_t(w) if fold is not None else \
+        np.ascontiguousarray(w.reshape(G, cg, rg).transpose(0, 2, 1))
 
     def work(segs):
         acc = np.zeros((G, rg, cg), dtype=dt) if need_w else None
