@@ -17,7 +17,7 @@ import autograd.nn.functional as F
 from .augment import intensity_augment, small_affine
 from .synth import distance_outside, masked_background, synthetic_surround
 from .targets import IGNORE
-from .tasks import DenseTask
+from .tasks import DenseTask, add_confusion, confusion_mean_iou
 
 
 def _fit(arr: np.ndarray, shape: tuple, origin: tuple, value, lead: int) -> np.ndarray:
@@ -130,14 +130,8 @@ class SliceTask:
             y = np.stack([c[1] for c in chunk]).astype(np.int64)
             out = net(torch.from_numpy(x))
             total += F.cross_entropy(out, torch.from_numpy(y), ignore_index=IGNORE, reduction="sum").item()
-            keep = y != IGNORE
-            count += int(keep.sum())
-            pred = out.numpy().argmax(1)
-            conf += np.bincount(y[keep] * self.num_classes + pred[keep],
-                                minlength=self.num_classes ** 2).reshape(conf.shape)
+            count += int((y != IGNORE).sum())
+            add_confusion(conf, y, out.numpy().argmax(1))
         if count == 0:
             return None, None
-        inter = np.diag(conf)
-        union = conf.sum(0) + conf.sum(1) - inter
-        present = union > 0
-        return total / count, float(np.mean(inter[present] / union[present]))
+        return total / count, confusion_mean_iou(conf)

@@ -17,6 +17,22 @@ from .sampling import PatchSampler, pad_to, split_validation
 from .targets import IGNORE
 
 
+def add_confusion(conf: np.ndarray, y: np.ndarray, pred: np.ndarray) -> None:
+    """Add the labelled pixels of targets ``y`` and predicted classes ``pred`` to ``conf`` (K, K)."""
+    keep = y != IGNORE
+    k = conf.shape[0]
+    conf += np.bincount(y[keep].astype(np.int64) * k + pred[keep], minlength=k * k).reshape(conf.shape)
+
+
+def confusion_mean_iou(conf: np.ndarray) -> float:
+    """Mean IoU over the classes in the ground truth or the prediction, background included
+    (a constant prediction scores at most 1/2)."""
+    inter = np.diag(conf)
+    union = conf.sum(0) + conf.sum(1) - inter
+    present = union > 0
+    return float(np.mean(inter[present] / union[present]))
+
+
 class DenseTask:
     """Semantic / instance segmentation: per-pixel classes, 0..K-1, IGNORE = unlabelled."""
 
@@ -75,21 +91,13 @@ class DenseTask:
                 continue
             total += F.cross_entropy(out, yt, ignore_index=IGNORE, reduction="sum").item()
             count += n
-            pred = out.numpy()[0].argmax(0)
-            keep = y != IGNORE
-            conf += np.bincount(y[keep].astype(np.int64) * self.num_classes + pred[keep],
-                                minlength=self.num_classes ** 2).reshape(conf.shape)
+            add_confusion(conf, y, out.numpy()[0].argmax(0))
         if count == 0:
             return None, None
-        # Mean IoU over the classes in the ground truth or the prediction, background
-        # included: a constant prediction scores at most 1/2. With fewer than two
-        # classes in the validation tiles no score is meaningful, so none is given.
-        inter = np.diag(conf)
-        union = conf.sum(0) + conf.sum(1) - inter
-        present = union > 0
+        # With fewer than two classes in the validation tiles no score is meaningful.
         if (conf.sum(1) > 0).sum() < 2:
             return total / count, None
-        return total / count, float(np.mean(inter[present] / union[present]))
+        return total / count, confusion_mean_iou(conf)
 
 
 class DenoiseTask:
