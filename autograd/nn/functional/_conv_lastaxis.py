@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._im2col import workspace
+
 __all__: list = []
 
 MAX_FOLD_ROWS = 64   # output channels per group above which a GEMM is already efficient
@@ -70,8 +72,6 @@ class Fold:
 
     def im2col(self, xp: np.ndarray, a, b, h, dt) -> np.ndarray:
         """Folded column matrix (C * k9, m * (n + ext)) of the chunk, in a workspace."""
-        from ._im2col import workspace
-
         g = self.g
         m, C = xp.shape[:2]
         p0, _, ne = self.span(a, b, h)
@@ -97,8 +97,6 @@ class Fold:
         """The chunk of ``out`` (m, Co, *O) of ``conv`` (+ bias): the folded GEMM, then the
         shift-sum of its last-axis taps written straight into the output (fused with the
         crop of the padded grid, so the unshifted grid is never stored)."""
-        from ._im2col import workspace
-
         g, kw, cg, dw = self.g, self.kw, self.cg, self.dw
         m = xp.shape[0]
         _, n, ne = self.span(a, b, h)
@@ -121,8 +119,6 @@ class Fold:
     def stack_grad(self, src: np.ndarray, m: int, a, b, h, dt) -> np.ndarray:
         """(G * kw * cg, m * (n + ext)): the output-gradient grid ``src`` (Co, m * n) shifted by
         ``j * d`` columns for each last-axis tap ``j`` (zeros where nothing is shifted in)."""
-        from ._im2col import workspace
-
         g, kw, cg, dw = self.g, self.kw, self.cg, self.dw
         _, n, ne = self.span(a, b, h)
         s = workspace("fold", (g.G, kw, cg, m, ne), dt)  # never live with the forward's
