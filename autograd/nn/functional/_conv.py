@@ -8,11 +8,12 @@ the others, so gradients of any order work):
 - ``ConvTransposeBackward0``  (y, w[, b]) -> x-shaped   adjoint in x (= transposed conv)
 - ``ConvWeightBackward0``     (x, y)      -> w-shaped   adjoint in w
 
-The numpy kernels below (``conv_forward``, ``conv_backward``) unfold cache-sized
-row chunks with ``_im2col`` and run one GEMM per chunk and group, one pipeline
-per core; the backward computes dx, dw and db in a single pass over the rows.
-Stride-1 convolutions with 16-64 output channels fold their last kernel axis
-into the GEMM rows (``_conv_lastaxis``: 3x the rows run about twice as fast).
+The kernels below (``conv_forward``, ``conv_backward``): stride-1 float
+convolutions with one group run directly on compiled SIMD tiles, without a
+column matrix (``_conv_direct``; dx is the forward of the flipped kernel). The
+others unfold cache-sized row chunks with ``_im2col``, one GEMM per chunk and
+group, one pipeline per core (stride 1, 16-64 output channels per group: last
+kernel axis folded into the GEMM rows, ``_conv_lastaxis``); one backward pass.
 
 Examples
 --------
@@ -35,7 +36,7 @@ from ..._node import Node
 from ..._tensor import Tensor
 from ...ops._reduce import sum as _sum
 from ...ops._shape import squeeze, unsqueeze
-from . import _conv_lastaxis
+from . import _conv_direct, _conv_lastaxis
 from . import _im2col as K
 from ._conv_adjoint import flipped_geometry
 
@@ -262,20 +263,26 @@ def conv_forward(x, w, bias, g: K.Geom):
     w2 = w.reshape(G, cg, rg)
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
     inner = g.inner if g.flat else g.oinner
-    fold = _conv_lastaxis.plan(g, w.shape)
-    wf = fold.weight(w) if fold is not None else None
-    # rows of the larger per-chunk buffer (column matrix, or the folded GEMM's output): sizes chunks
-    crows = rows if fold is None else max(G * fold.rg, fold.kw * Co)
+    direct = _conv_direct.plan(g, w.shape, dt)
+    fold = _conv_lastaxis.plan(g, w.shape) if direct is None else None
+    wf = direct.weight(w) if direct is not None else fold.weight(w) if fold is not None else None
+    # rows of the larger per-chunk buffer (column matrix, folded GEMM's or direct output): sizes chunks
+    crows = 8 * Co if direct is not None else rows if fold is None else max(G * fold.rg, fold.kw * Co)
+    slack = direct.slack if direct is not None else 0
 
     def work(segs):
         for n0, m, ra, rb in segs:
             for origin, ca, cb, gb, lo, hi in K.input_bands(g, ra, rb, m * C * it):
                 # a large sample's padded input is filled band by band; chunk rows below
                 # count from the band's origin, on both input and output
-                xp = K.workspace("xp", (m, C, gb.alloc), dt)
+                xp = K.workspace("xp", (m, C, gb.alloc + slack), dt)
                 K.fill_padded(xp, x[n0:n0 + m, :, lo:hi], gb)
                 ob = out[n0:n0 + m, :, origin:]
+                offs = direct.offsets(xp.shape[2]) if direct is not None else None
                 for a, b, h in K.row_chunks(gb, ca, cb, crows, m, it, T):
+                    if direct is not None:
+                        direct.forward(wf, offs, xp, ob, a, b, h, bias)
+                        continue
                     if fold is not None:
                         fold.forward(wf, xp, ob, a, b, h, bias, dt)
                         continue
@@ -299,6 +306,11 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     each None unless requested. Threads split the rows; the input-gradient rows
     at their boundaries get contributions from both sides and are summed after.
     """
+    direct = _conv_direct.plan(g, w.shape, y.dtype)
+    flip = flipped_geometry(w, g, any_ratio=True) if direct is not None and need_x else None
+    if direct is not None and (flip is not None or not need_x):  # no column matrices at all
+        gx = conv_forward(y, flip[0], bias, flip[1]) if need_x else None
+        return (gx,) + _conv_direct.weight_grad(direct, y, x, need_w, need_b)
     N, Co = y.shape[:2]
     G, dt, it = g.G, y.dtype, y.itemsize
     C = w.shape[1] * G
@@ -364,7 +376,7 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
                     r0, r1 = max(r0, 0), min(r1, g.Se[0])
                     if r1 > r0:
                         part = np.empty((m, C, r1 - r0) + g.S[1:], dtype=dt)
-                        _crop_rows(part, gxp, g, r0, r1)
+                        K.crop_rows(part, gxp, g, r0, r1)
                         partial.append((n0, m, r0, r1, part))
         return acc, bacc, partial
     # in part order, whatever thread ran a part: the sums below are bitwise the same
@@ -385,15 +397,3 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
             gx[n0:n0 + m, :, r0:r1] += part
     return gx, gw, gb
 
-
-def _crop_rows(part, gxp, g: K.Geom, r0, r1):
-    """``part`` (m, C, r1-r0, *S[1:]) = unpadded input rows [r0, r1) of the padded buffer."""
-    grid = g.grid(gxp)
-    src = grid[(slice(None), slice(None), slice(g.pl[0] + r0, g.pl[0] + r1))
-               + tuple(slice(g.pl[i], g.pl[i] + g.S[i]) for i in range(1, g.nd))]
-    if all(g.Se[i] == g.S[i] for i in range(1, g.nd)):
-        np.copyto(part, src)
-    else:
-        part.fill(0)
-        part[(Ellipsis,) + tuple(slice(0, e) for e in g.Se[1:])] = src[
-            (Ellipsis,) + tuple(slice(0, e) for e in g.Se[1:])]

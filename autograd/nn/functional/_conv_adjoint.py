@@ -18,11 +18,12 @@ from . import _im2col as K
 __all__: list = []
 
 
-def flipped_geometry(w: np.ndarray, g: K.Geom):
+def flipped_geometry(w: np.ndarray, g: K.Geom, any_ratio: bool = False):
     """(flipped, transposed weight (C, Co, *K), geometry of the gradient conv), or None
-    when the col2im adjoint is the better (or the only) way."""
+    when the col2im adjoint is the better (or the only) way. ``any_ratio``: whatever the
+    channels (the direct convolution, ``_conv_direct``, has no column matrix to save)."""
     Co, C = w.shape[0], w.shape[1] * g.G
-    if not g.flat or g.G != 1 or 2 * Co > C:
+    if not g.flat or g.G != 1 or (2 * Co > C and not any_ratio):
         return None
     ext = [g.d[i] * (g.K[i] - 1) for i in range(g.nd)]
     pl = tuple(ext[i] - g.pl[i] for i in range(g.nd))

@@ -376,5 +376,5 @@ def row_chunks(g: Geom, ra: int, rb: int, rows: int, m: int, itemsize: int, T: i
 
 
 # the building blocks live in _unfold (re-exported: callers use ``_im2col.im2col`` etc.)
-from ._unfold import (col2im, crop_grid, crop_padded, fill_grid, fill_padded, im2col,  # noqa: E402, F401
-                      windows)
+from ._unfold import (col2im, crop_grid, crop_padded, crop_rows, fill_grid, fill_padded,  # noqa: E402, F401
+                      im2col, windows)

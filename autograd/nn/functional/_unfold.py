@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from numpy.lib.stride_tricks import as_strided
 
+from . import _pad_jit
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._im2col import Geom
 
@@ -19,6 +21,9 @@ __all__: list = []
 
 def fill_padded(xp, x, g: Geom) -> None:
     """Copy ``x`` (m, C, *S) into the zero-bordered padded buffer ``xp`` (m, C, alloc)."""
+    if g.nd <= 3 and xp.dtype == x.dtype and xp.dtype.kind == "f" and xp.flags.c_contiguous:
+        _pad_jit.fill_padded(xp, x, g)
+        return
     grid = g.grid(xp)
     for i in range(g.nd):
         pre = (slice(None),) * (2 + i)
@@ -111,3 +116,16 @@ def crop_padded(out, xp, g: Geom, ra: int, rb: int, bias=None) -> None:
             # rows no window reads (a transposed conv's output_padding): zero gradient (+ bias)
             sl = (slice(lo, rb),) if i == 0 else (slice(ra, rb),) + (slice(None),) * (i - 1) + (slice(lo, None),)
             out[(slice(None), slice(None)) + sl] = 0 if bias is None else bias.reshape(bshape)
+
+
+def crop_rows(part, gxp, g: Geom, r0, r1) -> None:
+    """``part`` (m, C, r1-r0, *S[1:]) = unpadded input rows [r0, r1) of the padded buffer."""
+    grid = g.grid(gxp)
+    src = grid[(slice(None), slice(None), slice(g.pl[0] + r0, g.pl[0] + r1))
+               + tuple(slice(g.pl[i], g.pl[i] + g.S[i]) for i in range(1, g.nd))]
+    if all(g.Se[i] == g.S[i] for i in range(1, g.nd)):
+        np.copyto(part, src)
+    else:
+        part.fill(0)
+        part[(Ellipsis,) + tuple(slice(0, e) for e in g.Se[1:])] = src[
+            (Ellipsis,) + tuple(slice(0, e) for e in g.Se[1:])]
