@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import as_strided
 from math import prod
 
 from . import _im2col as K
-from ._simd import BLOCKS, CACHE, copy_add, DW_J, DW_KPAD, dw_tile1, dw_tile2, dw_tile3, dw_tile4, fwd_tile, lanes
+from ._simd import BLOCKS, CACHE, DW_J, DW_KPAD, dw_tile1, dw_tile2, dw_tile3, dw_tile4, fwd_tile, lanes
 
 __all__: list = []
 
@@ -60,18 +60,23 @@ class Direct:
 
     # -- forward -------------------------------------------------------------------------
     def forward(self, wk, offs, xp, out, a, b, h, bias) -> None:
-        """The chunk (rows [a, b), or lines ``h`` of row a) of ``out`` (m, Co, *O) (+ bias):
-        tile by tile of the padded output grid, each tile's real outputs copied out while
-        they are in the L1 cache."""
-        p0, n = self.g.span(a, b, h)
-        tile = K.workspace("direct", (self.Co, self.B), self.dtype)
+        """The chunk (rows [a, b), or lines ``h`` of row a) of ``out`` (m, Co, *O) (+ bias).
+
+        Tiles are vectors of real outputs only, written in place: each vector reads its own
+        window of the padded input, so the gap columns of the padded grid cost nothing and
+        nothing is copied out afterwards (a line's last, partial vector goes through a
+        scratch slot)."""
+        p0, _ = self.g.span(a, b, h)
         o5, s1, s2 = self.chunk(out, a, b, h)
-        # the chunk as a flat run of its array's memory, strides in elements: the copies
-        # out of a tile are then contiguous loops numba vectorizes
         st = np.array([v // o5.itemsize for v in o5.strides], np.int64)
         flat = as_strided(o5, (1 + sum((d - 1) * v for d, v in zip(o5.shape, st)),), (o5.itemsize,))
-        _forward(xp, p0, n, wk, offs, tile, flat, np.array(o5.shape, np.int64), st, s1, s2,
-                 bias if bias is not None else tile[0], bias is not None)
+        bb = K.workspace("bias", (self.Co,), self.dtype)
+        if bias is None:
+            bb.fill(0)
+        else:
+            bb[:] = bias
+        scratch = K.workspace("direct", (VF, RF, self.L), self.dtype)
+        _forward(xp, p0, wk, offs, flat, np.array(o5.shape, np.int64), st, s1, s2, bb, scratch)
 
     # -- weight gradient ---------------------------------------------------------------------
     def new_acc(self) -> np.ndarray:
@@ -149,48 +154,61 @@ def plan(g, w_shape, dtype) -> Direct | None:
 
 
 @njit(nogil=True, cache=CACHE)
-def _forward(xp, p0, n, wk, offs, tile, out, shape, st, s1, s2, bias, has_bias):  # pragma: no cover
+def _forward(xp, p0, wk, offs, out, shape, st, s1, s2, bias, scratch):  # pragma: no cover - compiled
     """The chunk (m, Co, rows, lines, W) of ``shape`` and element strides ``st`` in ``out``
-    (flat, from its first element) (+ bias) = the convolution at padded grid positions
-    [p0, p0 + n) (row i, line j, column w at ``i*s1 + j*s2 + w``), one tile of B at a time."""
-    m = xp.shape[0]
+    (flat, from its first element) = bias + the convolution; output (i, j, w) of sample s
+    is padded grid position ``p0 + i*s1 + j*s2 + w`` of ``xp[s]``."""
     isz = xp.itemsize
-    nk = offs.shape[0]
-    ncb, B = wk.shape[0], tile.shape[1]
-    Co, R1, R2, W = shape[1], shape[2], shape[3], shape[4]
-    L = B // VF
-    zero = tile.dtype.type(-0.0)  # x + -0.0 is x for every x, -0.0 included
+    V, R, L = scratch.shape
+    m, Co, R1, R2, W = shape[0], shape[1], shape[2], shape[3], shape[4]
+    vx = np.empty(V, np.int64)
+    vo = np.empty(V, np.int64)
+    vn = np.empty(V, np.int64)
+    vy = np.empty(V, np.int64)
+    vs = np.empty(V, np.int64)
+    per_line = (W + L - 1) // L
     for s in range(m):
-        xs = xp.ctypes.data + (s * xp.strides[0] // isz + p0) * isz
-        for q0 in range(0, n, B):
-            for r in range(ncb):
-                fwd_tile(xp, xs + q0 * isz, wk.ctypes.data + r * wk.strides[0], offs.ctypes.data, nk,
-                         tile.ctypes.data + r * wk.shape[2] * B * isz, B)
-            p, end = q0, min(q0 + B, n)
-            while p < end:  # copy out the runs of real outputs in the tile
-                i = p // s1 if s1 else 0
-                rem = p - i * s1
-                j = rem // s2 if s2 else 0
-                w = rem - j * s2
-                if i >= R1:
-                    break
-                if j >= R2:  # the gap lines at the end of a row
-                    p = (i + 1) * s1
-                    continue
-                if w >= W:  # the gap columns at the end of a line
-                    p = i * s1 + (j + 1) * s2
-                    continue
-                run = min(W - w, end - p)
-                t0 = p - q0
-                o = s * st[0] + i * st[2] + j * st[3] + w
-                nv = run // L
-                for co in range(Co):
-                    oc = o + co * st[1]
-                    b = bias[co] if has_bias else zero
-                    copy_add(tile, out.ctypes.data + oc * isz, tile.ctypes.data + (co * B + t0) * isz, nv, b)
-                    for t in range(nv * L, run):
-                        out[oc + t] = tile[co, t0 + t] + b
-                p += run
+        xs = xp.ctypes.data + s * xp.strides[0]
+        cnt = 0
+        for i in range(R1):
+            for j in range(R2):
+                for v in range(per_line):
+                    w0 = v * L
+                    vx[cnt] = p0 + i * s1 + j * s2 + w0
+                    vo[cnt] = s * st[0] + i * st[2] + j * st[3] + w0
+                    vn[cnt] = min(L, W - w0)
+                    cnt += 1
+                    if cnt == V:
+                        _group(xp, xs, wk, offs, out, st[1], bias, scratch, vx, vo, vn, vy, vs, V)
+                        cnt = 0
+        if cnt:
+            for t in range(cnt, V):  # fill the group with copies of its first vector (same writes)
+                vx[t], vo[t], vn[t] = vx[0], vo[0], vn[0]
+            _group(xp, xs, wk, offs, out, st[1], bias, scratch, vx, vo, vn, vy, vs, cnt)
+
+
+@njit(nogil=True, cache=CACHE)
+def _group(xp, xs, wk, offs, out, cst, bias, scratch, vx, vo, vn, vy, vs, cnt):  # pragma: no cover
+    """One group of V vectors for every tile of output channels."""
+    isz = xp.itemsize
+    V, R, L = scratch.shape
+    nk = offs.shape[0]
+    for r in range(wk.shape[0]):
+        for t in range(V):
+            if vn[t] == L:  # a whole vector: straight into the output
+                vy[t] = out.ctypes.data + (vo[t] + r * R * cst) * isz
+                vs[t] = cst
+            else:  # the last, partial vector of a line: into its scratch slot
+                vy[t] = scratch.ctypes.data + t * R * L * isz
+                vs[t] = L
+        fwd_tile(xp, xs, vx.ctypes.data, wk.ctypes.data + r * wk.strides[0], offs.ctypes.data, nk,
+                 vy.ctypes.data, vs.ctypes.data, bias.ctypes.data + r * R * isz)
+        for t in range(cnt):
+            if vn[t] < L:
+                for i in range(R):
+                    o = vo[t] + (r * R + i) * cst
+                    for q in range(vn[t]):
+                        out[o + q] = scratch[t, i, q]
 
 
 @njit(nogil=True, cache=CACHE)
@@ -203,8 +221,8 @@ def _fill_t(gt, y5, s1, s2):  # pragma: no cover - compiled
         for i in range(R1):
             for j in range(R2):
                 base = i * s1 + j * s2
-                for co in range(Co):
-                    for w in range(W):
+                for w in range(W):  # contiguous writes; the Co source lines stay in L1
+                    for co in range(Co):
                         gt[s, base + w, co] = y5[s, co, i, j, w]
 
 

@@ -7,7 +7,7 @@ im2col'ed problem). These two kernels are written as numba intrinsics in LLVM
 IR with explicit vector types, so the accumulators are SSA values that live in
 registers, and the compiled drivers call them per tile:
 
-``fwd_tile``  y[i, q:q+V*L] = sum_k w[k, i] * x[off[k] + q : ... + V*L]   (R rows x V vectors)
+``fwd_tile``  y[i, vector j] = b[i] + sum_k w[k, i] * x[vx[j] + off[k] : ... + L]  (R x V vectors)
 ``dw_tile<R>`` acc[j, :R*L] += sum_p g[p, :R*L] * x[off[j] + p]             (J offsets x R vectors)
 
 The weight-gradient tile reads the output gradient transposed (position-major, the
@@ -91,22 +91,28 @@ def _splat(builder, s, vt, L):
 
 
 @intrinsic
-def fwd_tile(typingctx, arr, xa, wa, oa, nk, ya, ys):
-    """``fwd_tile(like, x, w, off, nk, y, ys)`` (addresses as integers; ``like`` gives the dtype).
+def fwd_tile(typingctx, arr, xa, vx, wa, oa, nk, vy, vs, ba):
+    """``fwd_tile(like, x, vx, w, off, nk, vy, vs, bias)`` (addresses as integers; ``like``
+    gives the dtype): R output channels of V vectors of L positions each.
 
-    x: input base; w: (nk, R) weights; off: (nk,) int64 element offsets into x; y: R rows of
-    V*L outputs, ``ys`` elements apart. Accumulators start at zero; y is overwritten."""
+    Vector j reads x[vx[j] + off[k] : ... + L] for every kernel offset k (vx, off: int64
+    element offsets into x) with weights w (nk, R), and writes channel i at address
+    ``vy[j] + i * vs[j] * itemsize``. Accumulators start at ``bias`` (R values)."""
     R, V = BLOCKS[0]
-    sig = types.void(arr, types.intp, types.intp, types.intp, types.intp, types.intp, types.intp)
+    sig = types.void(arr, types.intp, types.intp, types.intp, types.intp, types.intp, types.intp,
+                     types.intp, types.intp)
 
     def codegen(context, builder, signature, args):
-        _, xa, wa, oa, nk, ya, ys = args
+        _, xa, vxa, wa, oa, nk, vya, vsa, ba = args
         ft, vt, L, fname = _types(context, signature.args[0])
         i64 = ir.IntType(64)
+        ip = i64.as_pointer()
         fma = _fma(builder, fname, vt)
         xp, wp = builder.inttoptr(xa, ft.as_pointer()), builder.inttoptr(wa, ft.as_pointer())
-        op, yp = builder.inttoptr(oa, i64.as_pointer()), builder.inttoptr(ya, ft.as_pointer())
-        zero = ir.Constant(vt, [0.0] * L)
+        op, bp = builder.inttoptr(oa, ip), builder.inttoptr(ba, ft.as_pointer())
+        vxp, vyp, vsp = builder.inttoptr(vxa, ip), builder.inttoptr(vya, ip), builder.inttoptr(vsa, ip)
+        xbase = [builder.gep(xp, [builder.load(builder.gep(vxp, [ir.Constant(i64, j)]))]) for j in range(V)]
+        init = [_splat(builder, builder.load(builder.gep(bp, [ir.Constant(i64, i)])), vt, L) for i in range(R)]
         pre = builder.block
         loop, done = builder.append_basic_block("fwd_loop"), builder.append_basic_block("fwd_done")
         builder.cbranch(builder.icmp_signed(">", nk, ir.Constant(i64, 0)), loop, done)
@@ -114,12 +120,12 @@ def fwd_tile(typingctx, arr, xa, wa, oa, nk, ya, ys):
         k = builder.phi(i64)
         k.add_incoming(ir.Constant(i64, 0), pre)
         accs = []
-        for _ in range(R * V):
+        for t in range(R * V):
             ph = builder.phi(vt)
-            ph.add_incoming(zero, pre)
+            ph.add_incoming(init[t // V], pre)
             accs.append(ph)
-        base = builder.gep(xp, [builder.load(builder.gep(op, [k]))])
-        xs = [_vload(builder, base, j * L, vt, i64) for j in range(V)]
+        off = builder.load(builder.gep(op, [k]))
+        xs = [builder.load(builder.bitcast(builder.gep(xb, [off]), vt.as_pointer()), align=1) for xb in xbase]
         wrow = builder.gep(wp, [builder.mul(k, ir.Constant(i64, R))])
         new = []
         for i in range(R):
@@ -135,13 +141,14 @@ def fwd_tile(typingctx, arr, xa, wa, oa, nk, ya, ys):
         fin = []
         for t in range(R * V):  # every phi first: LLVM wants them at the top of the block
             ph = builder.phi(vt)
-            ph.add_incoming(zero, pre)
+            ph.add_incoming(init[t // V], pre)
             ph.add_incoming(new[t], last)
             fin.append(ph)
-        for i in range(R):
-            row = builder.gep(yp, [builder.mul(ys, ir.Constant(i64, i))])
-            for j in range(V):
-                _vstore(builder, fin[i * V + j], row, j * L, vt, i64)
+        for j in range(V):
+            yb = builder.inttoptr(builder.load(builder.gep(vyp, [ir.Constant(i64, j)])), ft.as_pointer())
+            ys = builder.load(builder.gep(vsp, [ir.Constant(i64, j)]))
+            for i in range(R):
+                _vstore(builder, fin[i * V + j], builder.gep(yb, [builder.mul(ys, ir.Constant(i64, i))]), 0, vt, i64)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -205,7 +212,7 @@ def _dw_tile(R, J):
 
 
 # weight-gradient tiles by vectors of output channels: (1..4 vectors) x J offsets
-DW_J = {1: 24, 2: 12, 3: 8, 4: 6} if VECTOR_BITS == 512 else {1: 12, 2: 6, 3: 4, 4: 3}
+DW_J = {1: 12, 2: 12, 3: 8, 4: 6} if VECTOR_BITS == 512 else {1: 12, 2: 6, 3: 4, 4: 3}
 DW_KPAD = 24 if VECTOR_BITS == 512 else 12  # offsets are padded to a multiple of every J
 dw_tile1, dw_tile2, dw_tile3, dw_tile4 = (_dw_tile(r, DW_J[r]) for r in (1, 2, 3, 4))
 
