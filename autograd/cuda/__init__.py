@@ -51,7 +51,10 @@ def seed_all() -> None:
 
 
 def empty_cache() -> None:
-    return None
+    """Free the idle buffers of the caching allocator (``autograd._buffers``); as in
+    PyTorch, memory in use is untouched."""
+    from .. import _buffers
+    _buffers.release()
 
 
 def memory_allocated(device=None) -> int:

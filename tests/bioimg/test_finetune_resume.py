@@ -160,6 +160,7 @@ def test_cli_sigint_then_resume_equals_uninterrupted(data, tmp_path):
     ref = subprocess.run(cmd + ["--out", "ref.bioimg"], cwd=tmp_path, env=env, capture_output=True)
     assert ref.returncode == 0, ref.stderr.decode()[-1500:]
     proc = subprocess.Popen(cmd + ["--out", "m.bioimg"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's
                             stderr=subprocess.PIPE)
     end = time.monotonic() + 120
     while not (tmp_path / "m.state.npz").exists() and proc.poll() is None and time.monotonic() < end:

@@ -61,8 +61,10 @@ class Run:
             env["BIOIMG_TEST_ATOMIC_PAUSE"] = str(pause)
         cmd = [sys.executable, "-m", "bioimg", "train", "--image", "img.tif", "--labels", "lab.tif",
                "--out", "m.bioimg", "--epochs", str(epochs), "--steps-per-epoch", "5", *TRAIN, *extra]
+        # a terminal's Ctrl-C: SIGINT handled even when the suite runs as a background job
+        # (which starts with SIGINT ignored, and the run rightly keeps ignoring it then)
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, preexec_fn=_default_sigint)
         self.err = b""
         self.out = b""
         self._t = [threading.Thread(target=self._pump, args=(s, n), daemon=True)
@@ -93,6 +95,10 @@ class Run:
         for t in self._t:
             t.join(5)
         return rc
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _extras(folder: Path) -> set[str]:

@@ -30,6 +30,7 @@ from math import prod
 
 import numpy as np
 
+from ... import _buffers
 from ..._apply import apply
 from ..._grad_mode import is_grad_enabled
 from ..._node import Node
@@ -259,7 +260,7 @@ def conv_forward(x, w, bias, g: K.Geom):
     N, C = x.shape[:2]
     Co, G, dt, it = w.shape[0], g.G, x.dtype, x.itemsize
     rows, rg, cg = C * g.kprod, C // G * g.kprod, Co // G
-    out = np.empty((N, Co) + g.O, dtype=dt)
+    out = _buffers.empty((N, Co) + g.O, dt)
     w2 = w.reshape(G, cg, rg)
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
     inner = g.inner if g.flat else g.oinner
@@ -316,7 +317,7 @@ def conv_backward(y, w, g: K.Geom, x=None, need_x=True, need_w=True, bias=None, 
     C = w.shape[1] * G
     rows, rg, cg = C * g.kprod, w.shape[1] * g.kprod, Co // G
     T = K.threads_for_gemm(N * prod(g.O) * rows * (Co // G))
-    gx = np.empty((N, C) + g.S, dtype=dt) if need_x else None
+    gx = _buffers.empty((N, C) + g.S, dt) if need_x else None
     fold = _conv_lastaxis.plan(g, w.shape) if need_x or need_w else None
     crows = rows  # column-matrix rows: sizes the chunks
     if fold is not None:  # rows of the products: (c, tap) by (last-axis tap, co)

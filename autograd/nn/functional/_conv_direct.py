@@ -13,7 +13,10 @@ are computed straight from the padded input by the register-blocked tiles of
 a U-Net's convolutions have 16-64 channels, where a GEMM on an unfolded column
 matrix runs at half speed and the unfolding and cropping passes cost as much
 again (measured on one core, 3D 16->16 channels: 122 GFLOP/s of real outputs,
-against ~65 for im2col + folded GEMM + shift-sum).
+against ~65 for im2col + folded GEMM + shift-sum). Forward tiles are vectors of
+real outputs (the padded grid's gap columns are never computed), written in
+place with the bias; the weight gradient reads the output gradient transposed
+onto the padded grid (gaps zero), so its sums over positions stay in registers.
 
 Used for float32 and float64 stride-1 convolutions with one group, a kernel
 larger than 1 and output channels a multiple of the forward tile's rows; the
@@ -21,11 +24,11 @@ choice depends on shapes and dtype only, so results never depend on threads.
 """
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 from numba import njit
 from numpy.lib.stride_tricks import as_strided
-
-from math import prod
 
 from . import _im2col as K
 from ._simd import BLOCKS, CACHE, DW_J, DW_KPAD, dw_tile1, dw_tile2, dw_tile3, dw_tile4, fwd_tile, lanes
@@ -43,8 +46,7 @@ class Direct:
         self.g, self.Co, self.C = g, w_shape[0], w_shape[1]
         self.dtype = np.dtype(dtype)
         self.L = lanes(self.dtype.itemsize)
-        self.B = VF * self.L          # positions per forward tile
-        self.slack = self.B           # padded-buffer elements a forward tile may read past the end
+        self.slack = self.L  # padded-buffer elements a line's last, partial vector may read past the end
         self.nk = self.C * g.kprod
         self.nkp = -(-self.nk // DW_KPAD) * DW_KPAD
         self.cop = -(-self.Co // self.L) * self.L  # output channels padded to whole vectors

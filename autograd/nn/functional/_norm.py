@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _buffers
 from ..._apply import apply
 from ..._grad_mode import is_grad_enabled
 from ..._node import Node
@@ -60,7 +61,7 @@ def _norm_forward(x3: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float, relu
     a, c, l_ = x3.shape
     dt = x3.dtype
     n = dt.type(a * l_)
-    y = np.empty_like(x3)
+    y = _buffers.empty(x3.shape, x3.dtype)
     mean, var, invstd = (np.empty(c, dt) for _ in range(3))
     per, nb = _channel_blocks(x3.shape, x3.itemsize)
     if _jit_ok(x3):
@@ -95,7 +96,7 @@ def _norm_backward(g3, x3, w, mean, invstd, need_x: bool, y3=None):
     a, c, l_ = x3.shape
     dt = x3.dtype
     n = dt.type(a * l_)
-    d = np.empty_like(x3) if need_x else None
+    d = _buffers.empty(x3.shape, x3.dtype) if need_x else None
     sg, sgxhat = np.empty(c, dt), np.empty(c, dt)
     per, nb = _channel_blocks(x3.shape, x3.itemsize)
     if _jit_ok(x3) and g3.dtype == dt and (y3 is None or y3.flags.c_contiguous):

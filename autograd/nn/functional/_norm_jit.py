@@ -3,7 +3,7 @@
 numpy needs six passes over a channel block for the forward (sum, centre, square
 sum, scale, shift, ReLU) and nine for the backward; these loops read the block
 twice and write it once, with float64 accumulators (more accurate than numpy's
-float32 sums, the same formulas). Each call handles channels [c0, c1) of an
+float32 sums; the forward's statistics in one shifted pass). Each call handles channels [c0, c1) of an
 (A, C, L) C-contiguous array; the caller splits channel blocks over threads
 (``nogil``), so the result never depends on the thread count. ``None`` when
 numba is missing: ``_norm`` then runs its numpy passes.
@@ -25,17 +25,19 @@ if numba is not None:
         A, _, L = x3.shape
         n = A * L
         for c in range(c0, c1):
+            # one pass: sums of (x - k) and its square, k = the channel's first value (any
+            # value near the data keeps q/n - d*d free of cancellation in float64)
+            k = float(x3[0, c, 0]) if n > 0 else 0.0
             s = 0.0
-            for a in range(A):
-                for i in range(L):
-                    s += x3[a, c, i]
-            m = s / n
             q = 0.0
             for a in range(A):
                 for i in range(L):
-                    d = x3[a, c, i] - m
+                    d = x3[a, c, i] - k
+                    s += d
                     q += d * d
-            v = q / n
+            d = s / n
+            m = k + d
+            v = max(q / n - d * d, 0.0)
             inv = 1.0 / (v + eps) ** 0.5
             sc = w[c] * inv
             sh = b[c] - m * sc

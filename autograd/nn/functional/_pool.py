@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ... import _buffers
 from ..._apply import apply
 from ..._node import Node
 from ..._tensor import Tensor
@@ -105,7 +106,7 @@ def by_channel(fn, shape, nbytes):
 def _max_forward(x, g: PoolGeom):
     xp = g.pad(x, -np.inf)
     shape = x.shape[:2] + g.O
-    out = np.empty(shape, dtype=x.dtype)
+    out = _buffers.empty(shape, x.dtype)
     arg = np.empty(shape, dtype=np.uint8 if g.kprod <= 256 else np.int32)
 
     def run(ns, cs):
@@ -139,7 +140,7 @@ class MaxPoolScatterBackward(Node):
         self.geom, self.arg = geom, arg
         g = geom
         shape = gy.shape[:2] + g.Sa
-        gxp = np.empty(shape, dtype=gy.dtype) if g.full else np.zeros(shape, dtype=gy.dtype)
+        gxp = _buffers.empty(shape, gy.dtype) if g.full else np.zeros(shape, dtype=gy.dtype)
 
         def run(ns, cs):
             a, gv = arg[ns, cs], gy[ns, cs]
