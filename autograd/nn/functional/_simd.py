@@ -90,6 +90,38 @@ def _splat(builder, s, vt, L):
                                   ir.Constant(ir.VectorType(i32, L), [0] * L))
 
 
+def _acc_loop(builder, n, init, body, name):
+    """``for k in range(n): accs = body(k, accs)`` with the accumulators as SSA values (so in
+    registers); returns their final values (``init`` when n <= 0)."""
+    i64 = ir.IntType(64)
+    pre = builder.block
+    loop, done = builder.append_basic_block(name + "_loop"), builder.append_basic_block(name + "_done")
+    builder.cbranch(builder.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
+    builder.position_at_end(loop)
+    k = builder.phi(i64)
+    k.add_incoming(ir.Constant(i64, 0), pre)
+    accs = []
+    for a in init:
+        ph = builder.phi(a.type)
+        ph.add_incoming(a, pre)
+        accs.append(ph)
+    new = body(k, accs)
+    k1 = builder.add(k, ir.Constant(i64, 1))
+    k.add_incoming(k1, loop)
+    for ph, nv in zip(accs, new):
+        ph.add_incoming(nv, loop)
+    last = builder.block
+    builder.cbranch(builder.icmp_signed("<", k1, n), loop, done)
+    builder.position_at_end(done)
+    fin = []
+    for a, nv in zip(init, new):  # every phi first: LLVM wants them at the top of the block
+        ph = builder.phi(a.type)
+        ph.add_incoming(a, pre)
+        ph.add_incoming(nv, last)
+        fin.append(ph)
+    return fin
+
+
 @intrinsic
 def fwd_tile(typingctx, arr, xa, vx, wa, oa, nk, vy, vs, ba):
     """``fwd_tile(like, x, vx, w, off, nk, vy, vs, bias)`` (addresses as integers; ``like``
@@ -113,37 +145,17 @@ def fwd_tile(typingctx, arr, xa, vx, wa, oa, nk, vy, vs, ba):
         vxp, vyp, vsp = builder.inttoptr(vxa, ip), builder.inttoptr(vya, ip), builder.inttoptr(vsa, ip)
         xbase = [builder.gep(xp, [builder.load(builder.gep(vxp, [ir.Constant(i64, j)]))]) for j in range(V)]
         init = [_splat(builder, builder.load(builder.gep(bp, [ir.Constant(i64, i)])), vt, L) for i in range(R)]
-        pre = builder.block
-        loop, done = builder.append_basic_block("fwd_loop"), builder.append_basic_block("fwd_done")
-        builder.cbranch(builder.icmp_signed(">", nk, ir.Constant(i64, 0)), loop, done)
-        builder.position_at_end(loop)
-        k = builder.phi(i64)
-        k.add_incoming(ir.Constant(i64, 0), pre)
-        accs = []
-        for t in range(R * V):
-            ph = builder.phi(vt)
-            ph.add_incoming(init[t // V], pre)
-            accs.append(ph)
-        off = builder.load(builder.gep(op, [k]))
-        xs = [builder.load(builder.bitcast(builder.gep(xb, [off]), vt.as_pointer()), align=1) for xb in xbase]
-        wrow = builder.gep(wp, [builder.mul(k, ir.Constant(i64, R))])
-        new = []
-        for i in range(R):
-            b = _splat(builder, builder.load(builder.gep(wrow, [ir.Constant(i64, i)])), vt, L)
-            new.extend(builder.call(fma, [b, xs[j], accs[i * V + j]]) for j in range(V))
-        k1 = builder.add(k, ir.Constant(i64, 1))
-        k.add_incoming(k1, loop)
-        for ph, nv in zip(accs, new):
-            ph.add_incoming(nv, loop)
-        last = builder.block
-        builder.cbranch(builder.icmp_signed("<", k1, nk), loop, done)
-        builder.position_at_end(done)
-        fin = []
-        for t in range(R * V):  # every phi first: LLVM wants them at the top of the block
-            ph = builder.phi(vt)
-            ph.add_incoming(init[t // V], pre)
-            ph.add_incoming(new[t], last)
-            fin.append(ph)
+
+        def body(k, accs):
+            off = builder.load(builder.gep(op, [k]))
+            xs = [builder.load(builder.bitcast(builder.gep(xb, [off]), vt.as_pointer()), align=1) for xb in xbase]
+            wrow = builder.gep(wp, [builder.mul(k, ir.Constant(i64, R))])
+            new = []
+            for i in range(R):
+                b = _splat(builder, builder.load(builder.gep(wrow, [ir.Constant(i64, i)])), vt, L)
+                new.extend(builder.call(fma, [b, xs[j], accs[i * V + j]]) for j in range(V))
+            return new
+        fin = _acc_loop(builder, nk, [init[t // V] for t in range(R * V)], body, "fwd")
         for j in range(V):
             yb = builder.inttoptr(builder.load(builder.gep(vyp, [ir.Constant(i64, j)])), ft.as_pointer())
             ys = builder.load(builder.gep(vsp, [ir.Constant(i64, j)]))
@@ -170,36 +182,16 @@ def _dw_tile(R, J):
             op, ap = builder.inttoptr(oa, i64.as_pointer()), builder.inttoptr(aa, ft.as_pointer())
             xrows = [builder.gep(xp, [builder.load(builder.gep(op, [ir.Constant(i64, j)]))]) for j in range(J)]
             zero = ir.Constant(vt, [0.0] * L)
-            pre = builder.block
-            loop, done = builder.append_basic_block("dw_loop"), builder.append_basic_block("dw_done")
-            builder.cbranch(builder.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
-            builder.position_at_end(loop)
-            p = builder.phi(i64)
-            p.add_incoming(ir.Constant(i64, 0), pre)
-            accs = []
-            for _ in range(R * J):
-                ph = builder.phi(vt)
-                ph.add_incoming(zero, pre)
-                accs.append(ph)
-            grow = builder.gep(gp, [builder.mul(p, gs)])
-            gv = [_vload(builder, grow, r * L, vt, i64) for r in range(R)]
-            new = []
-            for j in range(J):
-                b = _splat(builder, builder.load(builder.gep(xrows[j], [p])), vt, L)
-                new.extend(builder.call(fma, [b, gv[r], accs[j * R + r]]) for r in range(R))
-            p1 = builder.add(p, ir.Constant(i64, 1))
-            p.add_incoming(p1, loop)
-            for ph, nv in zip(accs, new):
-                ph.add_incoming(nv, loop)
-            last = builder.block
-            builder.cbranch(builder.icmp_signed("<", p1, n), loop, done)
-            builder.position_at_end(done)
-            fin = []
-            for t in range(R * J):  # every phi first: LLVM wants them at the top of the block
-                ph = builder.phi(vt)
-                ph.add_incoming(zero, pre)
-                ph.add_incoming(new[t], last)
-                fin.append(ph)
+
+            def body(p, accs):
+                grow = builder.gep(gp, [builder.mul(p, gs)])
+                gv = [_vload(builder, grow, r * L, vt, i64) for r in range(R)]
+                new = []
+                for j in range(J):
+                    b = _splat(builder, builder.load(builder.gep(xrows[j], [p])), vt, L)
+                    new.extend(builder.call(fma, [b, gv[r], accs[j * R + r]]) for r in range(R))
+                return new
+            fin = _acc_loop(builder, n, [zero] * (R * J), body, "dw")
             for j in range(J):
                 row = builder.gep(ap, [builder.mul(as_, ir.Constant(i64, j))])
                 for r in range(R):
@@ -229,19 +221,13 @@ def copy_add(typingctx, arr, da, sa, nv, bias):
         i64 = ir.IntType(64)
         dp, sp = builder.inttoptr(da, ft.as_pointer()), builder.inttoptr(sa, ft.as_pointer())
         bv = _splat(builder, bias, vt, L)
-        pre = builder.block
-        loop, done = builder.append_basic_block("cp_loop"), builder.append_basic_block("cp_done")
-        builder.cbranch(builder.icmp_signed(">", nv, ir.Constant(i64, 0)), loop, done)
-        builder.position_at_end(loop)
-        v = builder.phi(i64)
-        v.add_incoming(ir.Constant(i64, 0), pre)
-        pos = builder.mul(v, ir.Constant(i64, L))
-        val = builder.load(builder.bitcast(builder.gep(sp, [pos]), vt.as_pointer()), align=1)
-        builder.store(builder.fadd(val, bv), builder.bitcast(builder.gep(dp, [pos]), vt.as_pointer()), align=1)
-        v1 = builder.add(v, ir.Constant(i64, 1))
-        v.add_incoming(v1, loop)
-        builder.cbranch(builder.icmp_signed("<", v1, nv), loop, done)
-        builder.position_at_end(done)
+
+        def body(v, accs):
+            pos = builder.mul(v, ir.Constant(i64, L))
+            val = builder.load(builder.bitcast(builder.gep(sp, [pos]), vt.as_pointer()), align=1)
+            builder.store(builder.fadd(val, bv), builder.bitcast(builder.gep(dp, [pos]), vt.as_pointer()), align=1)
+            return []
+        _acc_loop(builder, nv, [], body, "cp")
         return context.get_dummy_value()
 
     return sig, codegen
