@@ -1,6 +1,7 @@
 """Shared helpers for the autograd engine tests."""
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -29,6 +30,17 @@ def leaf(*shape, seed=0, low=-1.0, high=1.0, away=0.0, noncontig=False, requires
         arr = np.where(arr >= 0, arr + away, arr - away)
     t = autograd.from_numpy(np.asarray(arr, dtype=np.float64))
     return t.requires_grad_(requires_grad)
+
+
+@contextlib.contextmanager
+def num_threads(n: int):
+    """autograd's thread count set to ``n`` within the block (the machine's default after)."""
+    from autograd.nn.functional import _im2col
+    autograd.set_num_threads(n)
+    try:
+        yield
+    finally:
+        autograd.set_num_threads(_im2col._nthreads())
 
 
 def pos(*shape, seed=0, low=0.5, high=2.0, **kw):

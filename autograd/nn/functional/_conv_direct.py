@@ -160,9 +160,8 @@ def _forward(xp, p0, wk, offs, out, shape, st, s1, s2, bias, scratch):  # pragma
     """The chunk (m, Co, rows, lines, W) of ``shape`` and element strides ``st`` in ``out``
     (flat, from its first element) = bias + the convolution; output (i, j, w) of sample s
     is padded grid position ``p0 + i*s1 + j*s2 + w`` of ``xp[s]``."""
-    isz = xp.itemsize
     V, R, L = scratch.shape
-    m, Co, R1, R2, W = shape[0], shape[1], shape[2], shape[3], shape[4]
+    m, R1, R2, W = shape[0], shape[2], shape[3], shape[4]
     vx = np.empty(V, np.int64)
     vo = np.empty(V, np.int64)
     vn = np.empty(V, np.int64)

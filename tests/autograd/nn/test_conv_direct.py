@@ -21,7 +21,7 @@ import autograd
 import autograd.nn.functional as F
 from autograd.nn.functional import _conv_direct, _im2col, _simd
 from autograd.nn.functional._conv import ntuple, same_pads
-from _autograd_testutil import check, leaf
+from _autograd_testutil import check, leaf, num_threads
 
 A = autograd
 FNS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -90,11 +90,8 @@ def test_chunks_bands_and_threads(monkeypatch, threads):
         mp.setattr(_im2col, "threads_for_gemm", lambda *a: 4)
         for name in ("CHUNK_BYTES", "COL_BUDGET", "BAND_BYTES"):
             mp.setattr(_im2col, name, 3000)
-        A.set_num_threads(threads)
-        try:
+        with num_threads(threads):
             got = _values_and_grads(F.conv3d, x, w, b, kw)
-        finally:
-            A.set_num_threads(_im2col._nthreads())
     for a, r in zip(got, ref):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
     if threads == 1:
@@ -110,13 +107,10 @@ def test_float32_threads_bitwise_and_close_to_float64():
     b = leaf(16, seed=5)
     runs = []
     for threads in (1, 2):
-        A.set_num_threads(threads)
-        try:
+        with num_threads(threads):
             runs.append(_values_and_grads(F.conv3d, x.float().detach().requires_grad_(),
                                           w.float().detach().requires_grad_(),
                                           b.float().detach().requires_grad_(), dict(padding=1)))
-        finally:
-            A.set_num_threads(_im2col._nthreads())
     for a, s in zip(*runs):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a, s)

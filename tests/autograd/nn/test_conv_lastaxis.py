@@ -13,7 +13,7 @@ import pytest
 import autograd
 import autograd.nn.functional as F
 from autograd.nn.functional import _conv_lastaxis, _im2col
-from _autograd_testutil import check, leaf
+from _autograd_testutil import check, leaf, num_threads
 
 A = autograd
 FNS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -77,11 +77,8 @@ def test_folded_line_chunks_any_thread_count(monkeypatch, threads):
         mp.setattr(_im2col, "threads_for_gemm", lambda *a: 4)
         mp.setattr(_im2col, "CHUNK_BYTES", 3000)
         mp.setattr(_im2col, "COL_BUDGET", 3000)
-        A.set_num_threads(threads)
-        try:
+        with num_threads(threads):
             got = _values_and_grads(F.conv3d, x, w, b, kw)
-        finally:
-            A.set_num_threads(_im2col._nthreads())
     for a, r in zip(got, ref):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
     if threads == 1:
