@@ -17,6 +17,9 @@ the folded 48 x 144 x 8192); the column matrix is also ``k`` times smaller, so
 im2col and col2im stream ``k`` times less memory. The shift-sum costs a few
 passes over the (cache-resident) output chunk. Whether a convolution is folded
 depends on its shapes only, so results never depend on the thread count.
+Stride-1 float convolutions with one group and whole forward tiles of output
+channels run on the direct kernels instead (``_conv_direct``); this fold serves
+the rest (groups, other channel counts, other dtypes).
 """
 from __future__ import annotations
 

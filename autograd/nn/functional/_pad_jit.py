@@ -1,20 +1,19 @@
 """Compiled copies between arrays and the flat padded layout of the convolutions (``_im2col``).
 
 numpy fills a padded buffer in several strided passes (the zero borders per axis,
-then the interior) and crops a grid with a 5-D strided copy; both are slow on the
-short lines of a U-Net's deeper levels (16-64 elements). These loops write the
-padded buffer once, in order, and copy lines of the output grid directly. Only the
-layout of 1-3 spatial axes is handled (every convolution ``conv1d/2d/3d`` has);
-callers keep their numpy passes otherwise.
+then the interior), slow on the short lines of a U-Net's deeper levels (16-64
+elements). This loop writes the padded buffer once, in order, with vector copies
+of the lines. Only the layout of 1-3 spatial axes is handled (every convolution
+``conv1d/2d/3d`` has); other callers keep the numpy passes.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ._simd import CACHE, VECTOR_BITS, copy_add
+from ._simd import CACHE, VECTOR_BITS, copy_vectors
 
-__all__ = ["as3d", "fill_padded", "crop"]
+__all__ = ["as3d", "fill_padded"]
 
 
 def as3d(v: np.ndarray, nd: int) -> np.ndarray:
@@ -35,9 +34,8 @@ def _fill(xp, x5, P0, P1, P2, l0, l1, l2):  # pragma: no cover - compiled
     m, C, E0, E1, E2 = x5.shape
     A = xp.shape[2]
     isz = xp.itemsize
-    L = VECTOR_BITS // (8 * isz)  # copy_add's lanes: whole vectors, then the rest one by one
+    L = VECTOR_BITS // (8 * isz)  # whole vectors, then the rest one by one
     nv = E2 // L
-    neg0 = xp.dtype.type(-0.0)  # x + -0.0 is x for every x, -0.0 included
     for s in range(m):
         for c in range(C):
             row = xp[s, c]
@@ -50,9 +48,9 @@ def _fill(xp, x5, P0, P1, P2, l0, l1, l2):  # pragma: no cover - compiled
                         for w in range(l2):
                             row[pos + w] = 0
                         if x5.strides[4] == isz:  # a contiguous line: vector copy
-                            copy_add(row, row.ctypes.data + (pos + l2) * isz,
-                                     x5.ctypes.data + (s * x5.strides[0] + c * x5.strides[1] + di * x5.strides[2]
-                                                       + hi * x5.strides[3]), nv, neg0)
+                            src = x5.ctypes.data + (s * x5.strides[0] + c * x5.strides[1]
+                                                    + di * x5.strides[2] + hi * x5.strides[3])
+                            copy_vectors(row, row.ctypes.data + (pos + l2) * isz, src, nv)
                             for w in range(nv * L, E2):
                                 row[pos + l2 + w] = x5[s, c, di, hi, w]
                         else:
@@ -66,21 +64,3 @@ def _fill(xp, x5, P0, P1, P2, l0, l1, l2):  # pragma: no cover - compiled
                     pos += P2
             for w in range(pos, A):
                 row[w] = 0
-
-
-@njit(nogil=True, cache=CACHE)
-def crop(out5, grid, s1, s2, bias, has_bias):  # pragma: no cover - compiled
-    """out5 (m, Co, rows, lines, W) = grid (Co, m, n) at positions ``i*s1 + j*s2 + w`` (+ bias)."""
-    m, Co, R1, R2, W = out5.shape
-    for s in range(m):
-        for co in range(Co):
-            b = bias[co] if has_bias else 0.0
-            for i in range(R1):
-                for j in range(R2):
-                    base = i * s1 + j * s2
-                    if has_bias:
-                        for w in range(W):
-                            out5[s, co, i, j, w] = grid[co, s, base + w] + b
-                    else:
-                        for w in range(W):
-                            out5[s, co, i, j, w] = grid[co, s, base + w]

@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["BLOCKS", "CACHE", "VECTOR_BITS", "copy_add", "DW_J", "DW_KPAD", "fwd_tile", "dw_tile1", "dw_tile2", "dw_tile3", "dw_tile4", "lanes"]
+__all__ = ["BLOCKS", "CACHE", "VECTOR_BITS", "copy_vectors", "DW_J", "DW_KPAD", "fwd_tile", "dw_tile1", "dw_tile2", "dw_tile3", "dw_tile4", "lanes"]
 
 
 def _vector_bits() -> int:
@@ -210,22 +210,21 @@ dw_tile1, dw_tile2, dw_tile3, dw_tile4 = (_dw_tile(r, DW_J[r]) for r in (1, 2, 3
 
 
 @intrinsic
-def copy_add(typingctx, arr, da, sa, nv, bias):
-    """``copy_add(like, dst, src, nv, bias)``: dst[:nv*L] = src[:nv*L] + bias (addresses as
-    integers), whole vectors (numba's own loop is not vectorized: index wrap-around checks)."""
-    sig = types.void(arr, types.intp, types.intp, types.intp, arr.dtype)
+def copy_vectors(typingctx, arr, da, sa, nv):
+    """``copy_vectors(like, dst, src, nv)``: dst[:nv*L] = src[:nv*L] (addresses as integers),
+    whole vectors (numba's own loop is not vectorized: index wrap-around checks)."""
+    sig = types.void(arr, types.intp, types.intp, types.intp)
 
     def codegen(context, builder, signature, args):
-        _, da, sa, nv, bias = args
+        _, da, sa, nv = args
         ft, vt, L, _ = _types(context, signature.args[0])
         i64 = ir.IntType(64)
         dp, sp = builder.inttoptr(da, ft.as_pointer()), builder.inttoptr(sa, ft.as_pointer())
-        bv = _splat(builder, bias, vt, L)
 
         def body(v, accs):
             pos = builder.mul(v, ir.Constant(i64, L))
             val = builder.load(builder.bitcast(builder.gep(sp, [pos]), vt.as_pointer()), align=1)
-            builder.store(builder.fadd(val, bv), builder.bitcast(builder.gep(dp, [pos]), vt.as_pointer()), align=1)
+            builder.store(val, builder.bitcast(builder.gep(dp, [pos]), vt.as_pointer()), align=1)
             return []
         _acc_loop(builder, nv, [], body, "cp")
         return context.get_dummy_value()
